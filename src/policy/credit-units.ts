@@ -1,0 +1,45 @@
+/**
+ * Money is counted in integer credit units: one credit is 10^credit_scale units. Integers add,
+ * subtract and compare exactly, so conservation and telescoping hold by construction.
+ */
+import { CREDIT_SCALE_MAX } from './limits.js';
+
+/** Credit units of one amount: a number where it is small enough to be exact, else a bigint. */
+export type CreditUnits = number | bigint;
+
+const POWERS_OF_TEN: readonly bigint[] = Array.from({ length: CREDIT_SCALE_MAX + 1 }, (_, exponent) =>
+  10n ** BigInt(exponent),
+);
+
+export function unitsPerCredit(credit_scale: number): bigint {
+  const power = POWERS_OF_TEN[credit_scale];
+  if (power === undefined) throw new RangeError(`credit_scale ${credit_scale} is outside 0..${CREDIT_SCALE_MAX}`);
+  return power;
+}
+
+/** numerator / denominator rounded half to even (banker's rounding), for numerator >= 0, denominator > 0. */
+export function divideRoundHalfEven(numerator: bigint, denominator: bigint): bigint {
+  const quotient = numerator / denominator;
+  const twiceRemainder = (numerator - quotient * denominator) * 2n;
+  if (twiceRemainder > denominator) return quotient + 1n;
+  if (twiceRemainder === denominator && (quotient & 1n) === 1n) return quotient + 1n;
+  return quotient;
+}
+
+/** Formats units as a decimal string with exactly `credit_scale` fraction digits. */
+export function formatCreditUnits(units: CreditUnits, credit_scale: number): string {
+  if (typeof units === 'number') return formatSafeUnits(units, credit_scale);
+  const digits = units.toString();
+  if (credit_scale === 0) return digits;
+  const padded = digits.padStart(credit_scale + 1, '0');
+  return `${padded.slice(0, -credit_scale)}.${padded.slice(-credit_scale)}`;
+}
+
+function formatSafeUnits(units: number, credit_scale: number): string {
+  if (credit_scale === 0) return String(units);
+  const perCredit = 10 ** credit_scale;
+  // `%` on integers is exact; a float division could round up across a whole credit.
+  const fraction = units % perCredit;
+  const whole = (units - fraction) / perCredit;
+  return `${whole}.${String(fraction).padStart(credit_scale, '0')}`;
+}

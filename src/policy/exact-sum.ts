@@ -1,0 +1,51 @@
+/**
+ * The correctly rounded sum of finite doubles (Shewchuk's algorithm, as in Python's math.fsum).
+ * Being correctly rounded, it does not depend on the order of the values: permuting a job's
+ * assignments cannot move any ratio by even one ulp.
+ */
+export function exactSum(values: ArrayLike<number>): number {
+  const partials: number[] = [];
+  for (let index = 0; index < values.length; index += 1) {
+    let value = values[index]!;
+    let kept = 0;
+    for (const partial of partials) {
+      const swap = Math.abs(value) < Math.abs(partial);
+      const large = swap ? partial : value;
+      const small = swap ? value : partial;
+      const high = large + small;
+      const low = small - (high - large);
+      if (low !== 0) {
+        partials[kept] = low;
+        kept += 1;
+      }
+      value = high;
+    }
+    partials.length = kept;
+    partials.push(value);
+  }
+  return roundPartials(partials);
+}
+
+/** Adds the non-overlapping partials from the top, rounding half-way cases correctly. */
+function roundPartials(partials: readonly number[]): number {
+  let index = partials.length;
+  if (index === 0) return 0;
+  index -= 1;
+  let high = partials[index]!;
+  let low = 0;
+  while (index > 0) {
+    const previous = high;
+    index -= 1;
+    const next = partials[index]!;
+    high = previous + next;
+    low = next - (high - previous);
+    if (low !== 0) break;
+  }
+  const below = index > 0 ? partials[index - 1]! : 0;
+  if ((low < 0 && below < 0) || (low > 0 && below > 0)) {
+    const doubled = low * 2;
+    const candidate = high + doubled;
+    if (doubled === candidate - high) high = candidate;
+  }
+  return high;
+}

@@ -1,0 +1,59 @@
+import { consumptionOf } from './consumption.js';
+import { splitCredits } from './contribution.js';
+import { checkAssignments, checkRequestTokens, checkTotalColumns, RuleCheck } from './input-rules.js';
+import { DEFAULT_POLICY_SETTINGS, type PolicySettings } from './parameters.js';
+import { creditUnitsForTokens, tokenPrice } from './token-price.js';
+import type { RealtimeDelta, RealtimeDeltaInput } from './types.js';
+
+/**
+ * Accounts the tokens produced since the caller's last accounted state: burns their credits and
+ * splits exactly that amount among the workers. Returns null when nothing is new.
+ *
+ * Completion credits are `C(frontier) - C(accounted)` with `C(n) = round(n * factor)`, so the
+ * burns of any sequence of deltas from 0 to N add up exactly to the settlement of N.
+ */
+export function computeRealtimeDelta(
+  input: RealtimeDeltaInput,
+  settings: PolicySettings = DEFAULT_POLICY_SETTINGS,
+): RealtimeDelta | null {
+  checkRealtimeDeltaInput(input, settings);
+  const prompt_tokens_delta = input.prompt_credits_accounted ? 0 : input.prompt_tokens;
+  const completion_tokens_delta = input.frontier_completion_tokens - input.accounted_completion_tokens;
+  if (prompt_tokens_delta === 0 && completion_tokens_delta === 0) return null;
+  const price = tokenPrice(input.total_model_bytes, settings);
+  const promptUnits = creditUnitsForTokens(prompt_tokens_delta, price);
+  const completionUnits =
+    creditUnitsForTokens(input.frontier_completion_tokens, price) - creditUnitsForTokens(input.accounted_completion_tokens, price);
+  return {
+    policy_version: settings.parameters.version,
+    prompt_tokens_delta,
+    completion_tokens_delta,
+    frontier_completion_tokens: input.frontier_completion_tokens,
+    contribution: splitCredits(promptUnits + completionUnits, input, settings),
+    consumption: consumptionOf(price, promptUnits, completionUnits, settings),
+  };
+}
+
+function checkRealtimeDeltaInput(input: RealtimeDeltaInput, settings: PolicySettings): void {
+  const check = new RuleCheck();
+  const promptValid = check.tokenCount('/prompt_tokens', input.prompt_tokens);
+  const frontierValid = check.tokenCount('/frontier_completion_tokens', input.frontier_completion_tokens);
+  const accountedValid = check.tokenCount('/accounted_completion_tokens', input.accounted_completion_tokens);
+  const flagValid = check.boolean('/prompt_credits_accounted', input.prompt_credits_accounted);
+  check.byteCount('/total_model_bytes', input.total_model_bytes);
+  const columnsValid = checkTotalColumns(check, input.total_columns);
+  // Until the counters are known good, assume there is something to split, so that a missing
+  // assignment list is reported together with everything else.
+  let budgetToSplit = true;
+  if (promptValid && frontierValid && accountedValid && flagValid) {
+    const frontier = input.frontier_completion_tokens;
+    const accounted = input.accounted_completion_tokens;
+    if (frontier < accounted) {
+      check.fail('/frontier_completion_tokens', `must be at least accounted_completion_tokens (${accounted})`);
+    }
+    checkRequestTokens(check, '/frontier_completion_tokens', 'prompt_tokens + frontier_completion_tokens', input.prompt_tokens + frontier);
+    budgetToSplit = frontier > accounted || (!input.prompt_credits_accounted && input.prompt_tokens > 0);
+  }
+  checkAssignments(check, input.assignments, columnsValid ? input.total_columns : undefined, settings.max_assignments, budgetToSplit);
+  check.conclude();
+}
