@@ -64,7 +64,7 @@ export interface WorkerCredit {
 export interface Contribution {
   readonly policy_version: string;
   readonly job_credit_budget: CreditAmount;
-  readonly assignments: readonly WorkerCredit[];
+  readonly assignments: WorkerCredit[];
 }
 
 export interface RealtimeDelta {

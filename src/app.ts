@@ -1,0 +1,77 @@
+/**
+ * Builds the Fastify app: schemas, routes, errors and docs. It never listens; src/server.ts does,
+ * and tests drive the app with inject().
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { DOCS_PREFIX, openapiOptions } from './http/openapi.js';
+import { handleError, handleNotFound, PROBLEM_TYPES, sendProblem } from './http/problem.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
+import { RequestLogController } from './http/request-log.js';
+import { consumptionRoutes } from './http/routes/consumption.js';
+import { contributionRoutes } from './http/routes/contribution.js';
+import { realtimeDeltaRoutes } from './http/routes/realtime-delta.js';
+import { serviceRoutes } from './http/routes/service.js';
+import { DEFAULT_POLICY_SETTINGS, type PolicySettings } from './policy/index.js';
+
+export interface AppOptions {
+  readonly settings?: PolicySettings;
+  /** A pino logger; none means silent. */
+  readonly logger?: FastifyBaseLogger;
+  readonly body_limit_bytes?: number;
+}
+
+/** Enough for the default 10000 assignments of up to ~500 bytes each. */
+export const BODY_LIMIT_BYTES_DEFAULT = 5 * 1024 * 1024;
+
+export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
+  const settings = options.settings ?? DEFAULT_POLICY_SETTINGS;
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: options.body_limit_bytes ?? BODY_LIMIT_BYTES_DEFAULT,
+    genReqId: requestIdOf,
+    logController: new RequestLogController(),
+    // Requests that arrive while closing get a problem body from the hook below instead.
+    return503OnClosing: false,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  // Replies come from the policy, whose types the compiler already checks against the
+  // schemas; validating each one again at run time would cost a third of the throughput.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // Bodies are JSON only; without this parser a text body would pass as a string.
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
+  addRequestLifecycle(app);
+
+  await app.register(swagger, openapiOptions);
+  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
+  await app.register(consumptionRoutes, { settings });
+  await app.register(contributionRoutes, { settings });
+  await app.register(realtimeDeltaRoutes, { settings });
+  await app.register(serviceRoutes, { settings });
+  return app;
+}
+
+/** Request id on every reply, and load shedding while closing. */
+function addRequestLifecycle(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    if (closing && request.url !== '/healthz') {
+      reply.header('connection', 'close');
+      return sendProblem(request, reply, {
+        type: PROBLEM_TYPES.unavailable,
+        title: 'Service Unavailable',
+        status: 503,
+        detail: 'The service is shutting down; retry on another replica.',
+      });
+    }
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * The one place that turns errors into RFC 9457 problem responses. Client mistakes become 4xx
+ * bodies that name each field and rule; anything else is a bug: logged in full, answered as a
+ * bare 500 that shows no internals.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { PolicyInputError, type PolicyViolation } from '../policy/index.js';
+import { describeSchemaIssues } from './schema-issues.js';
+import type { Problem } from './schemas/problem.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export const PROBLEM_TYPES = {
+  invalidRequest: 'urn:divy:problem:invalid-request',
+  malformedJson: 'urn:divy:problem:malformed-json',
+  unsupportedMediaType: 'urn:divy:problem:unsupported-media-type',
+  ruleViolation: 'urn:divy:problem:policy-rule-violation',
+  bodyTooLarge: 'urn:divy:problem:body-too-large',
+  notFound: 'urn:divy:problem:not-found',
+  unavailable: 'urn:divy:problem:shutting-down',
+  generic: 'about:blank',
+} as const;
+
+type ProblemFields = Omit<Problem, 'request_id'>;
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemFields): FastifyReply {
+  return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send({ ...problem, request_id: request.id });
+}
+
+export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const problem = clientProblem(error, request);
+  if (problem !== undefined) return sendProblem(request, reply, problem);
+  request.log.error({ err: error }, 'request failed on a bug');
+  return sendProblem(request, reply, {
+    type: PROBLEM_TYPES.generic,
+    title: 'Internal Server Error',
+    status: 500,
+    detail: `The service failed to answer; the failure is logged under request id ${request.id}.`,
+  });
+}
+
+export function handleNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(request, reply, {
+    type: PROBLEM_TYPES.notFound,
+    title: 'Not Found',
+    status: 404,
+    detail: `No route serves ${request.method} ${request.url.split('?')[0]}; see /docs for the API.`,
+  });
+}
+
+function clientProblem(error: FastifyError, request: FastifyRequest): ProblemFields | undefined {
+  if (error instanceof PolicyInputError) return ruleViolation(error);
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const errors = describeSchemaIssues(error.validation, request.body);
+    return {
+      type: PROBLEM_TYPES.invalidRequest,
+      title: 'Request does not match the schema',
+      status: 400,
+      detail: countOf(errors.length, 'field is', 'fields are') + ' missing, unknown or of the wrong type.',
+      errors,
+    };
+  }
+  return fastifyProblem(error);
+}
+
+function ruleViolation(error: PolicyInputError): ProblemFields {
+  const listed = error.violations.length;
+  const total = error.violation_count;
+  const suffix = total > listed ? ` (the first ${listed} are listed)` : '';
+  return {
+    type: PROBLEM_TYPES.ruleViolation,
+    title: 'Input breaks a rule of the credit policy',
+    status: 422,
+    detail: `${countOf(total, 'rule violation', 'rule violations')}${suffix}.`,
+    errors: error.violations.map((violation: PolicyViolation) => ({ path: violation.path, message: violation.message })),
+  };
+}
+
+/** Errors Fastify raises while reading a request, before any route code runs. */
+function fastifyProblem(error: FastifyError): ProblemFields | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return {
+        type: PROBLEM_TYPES.malformedJson,
+        title: 'Malformed JSON',
+        status: 400,
+        detail: 'The request body is not valid JSON.',
+      };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return {
+        type: PROBLEM_TYPES.unsupportedMediaType,
+        title: 'Unsupported content type',
+        status: 400,
+        detail: 'Send the request body as application/json.',
+      };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return {
+        type: PROBLEM_TYPES.bodyTooLarge,
+        title: 'Request body too large',
+        status: 413,
+        detail: 'The request body exceeds the configured limit (BODY_LIMIT_BYTES).',
+      };
+  }
+  const status = error.statusCode ?? 500;
+  if (status < 400 || status >= 500) return undefined;
+  return { type: PROBLEM_TYPES.generic, title: 'Bad Request', status, detail: error.message };
+}
+
+function countOf(count: number, singular: string, plural: string): string {
+  return `${count} ${count === 1 ? singular : plural}`;
+}

@@ -1,0 +1,57 @@
+/**
+ * The worked example of the original model's README: a 64 GiB model split over a fast Metal
+ * worker and a slow CPU worker. Request examples are these bodies; response examples are what
+ * the policy computes for them, so the documentation cannot drift from the service.
+ */
+import type { ContributionInput, QuoteInput, RealtimeDeltaInput, SettleInput, WorkerAssignment } from '../../policy/index.js';
+
+const MODEL_BYTES_64_GIB = 68_719_476_736;
+
+export const EXAMPLE_ASSIGNMENTS: readonly WorkerAssignment[] = [
+  {
+    worker_id: 'fast-metal',
+    execution_time_ms: 300,
+    assigned_capacity_units: 8,
+    shard_column_start: 0,
+    shard_column_end: 4096,
+    available_memory_bytes: 25_769_803_776,
+  },
+  {
+    worker_id: 'slow-cpu',
+    execution_time_ms: 900,
+    assigned_capacity_units: 4,
+    shard_column_start: 4096,
+    shard_column_end: 8192,
+    available_memory_bytes: 17_179_869_184,
+  },
+];
+
+export const QUOTE_EXAMPLE: QuoteInput = {
+  prompt_tokens: 128,
+  requested_completion_tokens: 256,
+  total_model_bytes: MODEL_BYTES_64_GIB,
+};
+
+export const SETTLE_EXAMPLE: SettleInput = {
+  prompt_tokens: 128,
+  actual_completion_tokens: 180,
+  total_model_bytes: MODEL_BYTES_64_GIB,
+};
+
+export const CONTRIBUTION_EXAMPLE: ContributionInput = {
+  prompt_tokens: 128,
+  completion_tokens: 180,
+  total_model_bytes: MODEL_BYTES_64_GIB,
+  total_columns: 8192,
+  assignments: EXAMPLE_ASSIGNMENTS,
+};
+
+export const REALTIME_DELTA_EXAMPLE: RealtimeDeltaInput = {
+  prompt_tokens: 128,
+  frontier_completion_tokens: 32,
+  accounted_completion_tokens: 24,
+  prompt_credits_accounted: true,
+  total_model_bytes: MODEL_BYTES_64_GIB,
+  total_columns: 8192,
+  assignments: EXAMPLE_ASSIGNMENTS,
+};

@@ -1,0 +1,31 @@
+/** Reads the configuration, listens, and shuts down gracefully on SIGTERM or SIGINT. */
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger } from './logger.js';
+
+function readConfig(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`divy: ${error.message}\n`);
+    process.exit(1);
+  }
+}
+
+const config = readConfig();
+const logger = createLogger(config.log_level);
+const app = await buildApp({ settings: config.settings, logger, body_limit_bytes: config.body_limit_bytes });
+
+closeWithGrace({ delay: config.shutdown_grace_ms, logger: { error: (message: string) => logger.error(message) } }, async ({ signal, err }) => {
+  if (err) logger.error({ err }, 'closing after an uncaught error');
+  else logger.info({ signal }, 'shutting down: finishing in-flight requests');
+  await app.close();
+});
+
+await app.listen({ port: config.port, host: config.host });
+logger.info(
+  { policy_version: config.settings.parameters.version, credit_scale: config.settings.credit_scale },
+  'ready',
+);
