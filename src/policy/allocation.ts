@@ -6,6 +6,7 @@
  */
 import { exactSum } from './exact-sum.js';
 import type { CreditUnits } from './credit-units.js';
+import { valueOfRank } from './order-statistics.js';
 
 /**
  * Below this total, ideal shares and their sum are computed in doubles with an error under one
@@ -46,7 +47,7 @@ function giveToLargestRemainders(parts: number[], remainders: Float64Array, unit
   if (rounds > 0) for (let index = 0; index < count; index += 1) parts[index]! += rounds;
   let left = units - rounds * count;
   if (left === 0) return;
-  const threshold = remainders.slice().sort()[count - left]!;
+  const threshold = valueOfRank(remainders, count - left);
   for (let index = 0; index < count; index += 1) {
     if (remainders[index]! > threshold) {
       parts[index]! += 1;

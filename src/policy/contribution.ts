@@ -2,7 +2,7 @@ import { allocateUnits } from './allocation.js';
 import { formatCreditUnits } from './credit-units.js';
 import { exactSum } from './exact-sum.js';
 import { checkAssignments, checkRequestTokens, checkTotalColumns, RuleCheck } from './input-rules.js';
-import { median } from './median.js';
+import { median } from './order-statistics.js';
 import { DEFAULT_POLICY_SETTINGS, type PolicySettings } from './parameters.js';
 import { creditUnitsForTokens, tokenPrice } from './token-price.js';
 import type { Contribution, ContributionInput, WorkerAssignment, WorkerCredit } from './types.js';

@@ -5,10 +5,12 @@
  */
 export function exactSum(values: ArrayLike<number>): number {
   const partials: number[] = [];
+  let partialCount = 0;
   for (let index = 0; index < values.length; index += 1) {
     let value = values[index]!;
     let kept = 0;
-    for (const partial of partials) {
+    for (let slot = 0; slot < partialCount; slot += 1) {
+      const partial = partials[slot]!;
       const swap = Math.abs(value) < Math.abs(partial);
       const large = swap ? partial : value;
       const small = swap ? value : partial;
@@ -20,9 +22,10 @@ export function exactSum(values: ArrayLike<number>): number {
       }
       value = high;
     }
-    partials.length = kept;
-    partials.push(value);
+    partials[kept] = value;
+    partialCount = kept + 1;
   }
+  partials.length = partialCount;
   return roundPartials(partials);
 }
 

@@ -26,8 +26,8 @@ export class RuleCheck {
 
   /** Checks an integer in [min, max]; true when the value obeys. */
   integer(path: string, value: unknown, min: number, max: number): value is number {
-    if (Number.isInteger(value) && (value as number) >= min && (value as number) <= max) return true;
-    this.fail(path, `must be an integer from ${min} to ${max}`);
+    if (isIntegerIn(value, min, max)) return true;
+    this.fail(path, integerRule(min, max));
     return false;
   }
 
@@ -49,6 +49,14 @@ export class RuleCheck {
   conclude(): void {
     if (this.violationCount > 0) throw new PolicyInputError(this.violations, this.violationCount);
   }
+}
+
+export function isIntegerIn(value: unknown, min: number, max: number): value is number {
+  return Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
+}
+
+function integerRule(min: number, max: number): string {
+  return `must be an integer from ${min} to ${max}`;
 }
 
 /** The tokens one request prices must fit the 32-bit counters the ledger keeps. */
@@ -83,39 +91,51 @@ export function checkAssignments(
     return;
   }
   for (let index = 0; index < assignments.length; index += 1) {
-    checkAssignment(check, `/assignments/${index}`, assignments[index]!, total_columns);
+    checkAssignment(check, index, assignments[index]!, total_columns);
   }
 }
 
+/** Field paths are built only for a broken rule: a large job is checked without a string per field. */
 function checkAssignment(
   check: RuleCheck,
-  path: string,
+  index: number,
   assignment: WorkerAssignment,
   total_columns: number | undefined,
 ): void {
-  checkWorkerId(check, `${path}/worker_id`, assignment.worker_id);
-  check.byteCount(`${path}/execution_time_ms`, assignment.execution_time_ms);
-  check.byteCount(`${path}/assigned_capacity_units`, assignment.assigned_capacity_units, 1);
-  check.byteCount(`${path}/available_memory_bytes`, assignment.available_memory_bytes, 1);
+  if (!isWorkerId(assignment.worker_id)) check.fail(assignmentPath(index, 'worker_id'), WORKER_ID_RULE);
+  if (!isIntegerIn(assignment.execution_time_ms, 0, BYTE_COUNT_MAX)) {
+    check.fail(assignmentPath(index, 'execution_time_ms'), integerRule(0, BYTE_COUNT_MAX));
+  }
+  if (!isIntegerIn(assignment.assigned_capacity_units, 1, BYTE_COUNT_MAX)) {
+    check.fail(assignmentPath(index, 'assigned_capacity_units'), integerRule(1, BYTE_COUNT_MAX));
+  }
+  if (!isIntegerIn(assignment.available_memory_bytes, 1, BYTE_COUNT_MAX)) {
+    check.fail(assignmentPath(index, 'available_memory_bytes'), integerRule(1, BYTE_COUNT_MAX));
+  }
   const start = assignment.shard_column_start;
   const end = assignment.shard_column_end;
-  const startValid = check.tokenCount(`${path}/shard_column_start`, start);
-  const endValid = check.tokenCount(`${path}/shard_column_end`, end);
+  const startValid = isIntegerIn(start, 0, TOKEN_COUNT_MAX);
+  const endValid = isIntegerIn(end, 0, TOKEN_COUNT_MAX);
+  if (!startValid) check.fail(assignmentPath(index, 'shard_column_start'), integerRule(0, TOKEN_COUNT_MAX));
+  if (!endValid) check.fail(assignmentPath(index, 'shard_column_end'), integerRule(0, TOKEN_COUNT_MAX));
   if (!startValid || !endValid) return;
   if (end <= start) {
-    check.fail(`${path}/shard_column_end`, `must be greater than shard_column_start (${start})`);
+    check.fail(assignmentPath(index, 'shard_column_end'), `must be greater than shard_column_start (${start})`);
   } else if (total_columns !== undefined && end > total_columns) {
-    check.fail(`${path}/shard_column_end`, `must be at most total_columns (${total_columns})`);
+    check.fail(assignmentPath(index, 'shard_column_end'), `must be at most total_columns (${total_columns})`);
   }
 }
 
-function checkWorkerId(check: RuleCheck, path: string, worker_id: unknown): void {
-  // Counted in Unicode code points, the characters a person sees; the UTF-16 length bounds it from above.
-  if (typeof worker_id === 'string' && worker_id.length >= WORKER_ID_LENGTH_MIN) {
-    if (worker_id.length <= WORKER_ID_LENGTH_MAX) return;
-    if (codePointCount(worker_id) <= WORKER_ID_LENGTH_MAX) return;
-  }
-  check.fail(path, `must be a string of ${WORKER_ID_LENGTH_MIN} to ${WORKER_ID_LENGTH_MAX} characters`);
+function assignmentPath(index: number, field: string): string {
+  return `/assignments/${index}/${field}`;
+}
+
+const WORKER_ID_RULE = `must be a string of ${WORKER_ID_LENGTH_MIN} to ${WORKER_ID_LENGTH_MAX} characters`;
+
+/** Counted in Unicode code points, the characters a person sees; the UTF-16 length bounds it from above. */
+function isWorkerId(worker_id: unknown): boolean {
+  if (typeof worker_id !== 'string' || worker_id.length < WORKER_ID_LENGTH_MIN) return false;
+  return worker_id.length <= WORKER_ID_LENGTH_MAX || codePointCount(worker_id) <= WORKER_ID_LENGTH_MAX;
 }
 
 function codePointCount(text: string): number {

@@ -1,0 +1,78 @@
+/**
+ * Per-call time of computeRealtimeDelta by worker count, against the original model's figures
+ * on this machine kind. Jobs are deterministic (seeded), so runs compare like with like.
+ */
+import { computeRealtimeDelta, DEFAULT_POLICY_SETTINGS, type PolicySettings, type RealtimeDeltaInput, type WorkerAssignment } from '../src/policy/index.js';
+import { measurePerCall } from './measure.js';
+
+/** Per-call time of the original Rust model, measured on this machine kind (microseconds). */
+const REFERENCE_US: Readonly<Record<number, number>> = { 8: 0.53, 64: 5.4, 1024: 111, 10_000: 1750, 100_000: 20_500 };
+const WORKER_COUNTS = [8, 64, 1024, 10_000, 100_000] as const;
+/** Targets apply from this size up: within 5x of the original. */
+const TARGET_FROM_WORKERS = 1024;
+const TARGET_RATIO_MAX = 5;
+
+export interface RealtimeDeltaFigure {
+  readonly workers: number;
+  readonly per_call_us: number;
+  readonly reference_us: number;
+  readonly ratio_to_reference: number;
+  readonly ns_per_n_log2_n: number;
+  readonly meets_target: boolean | null;
+}
+
+export function benchRealtimeDelta(): RealtimeDeltaFigure[] {
+  const settings: PolicySettings = { ...DEFAULT_POLICY_SETTINGS, max_assignments: 100_000 };
+  return WORKER_COUNTS.map((workers) => {
+    const input = deltaInput(workers);
+    const per_call_us = measurePerCall(() => computeRealtimeDelta(input, settings)) * 1e6;
+    const reference_us = REFERENCE_US[workers]!;
+    const ratio_to_reference = per_call_us / reference_us;
+    return {
+      workers,
+      per_call_us,
+      reference_us,
+      ratio_to_reference,
+      ns_per_n_log2_n: (per_call_us * 1000) / (workers * Math.log2(workers)),
+      meets_target: workers >= TARGET_FROM_WORKERS ? ratio_to_reference <= TARGET_RATIO_MAX : null,
+    };
+  });
+}
+
+function deltaInput(workers: number): RealtimeDeltaInput {
+  const random = seededRandom(workers);
+  const total_columns = 8192;
+  const assignments: WorkerAssignment[] = [];
+  for (let index = 0; index < workers; index += 1) {
+    const start = Math.floor(random() * (total_columns - 1));
+    const end = start + 1 + Math.floor(random() * (total_columns - start - 1));
+    assignments.push({
+      worker_id: `worker-${index}`,
+      execution_time_ms: 50 + Math.floor(random() * 5000),
+      assigned_capacity_units: 1 + Math.floor(random() * 64),
+      shard_column_start: start,
+      shard_column_end: end,
+      available_memory_bytes: 2 ** 30 * (4 + Math.floor(random() * 76)),
+    });
+  }
+  return {
+    prompt_tokens: 512,
+    frontier_completion_tokens: 136,
+    accounted_completion_tokens: 128,
+    prompt_credits_accounted: true,
+    total_model_bytes: 70 * 2 ** 30,
+    total_columns,
+    assignments,
+  };
+}
+
+/** mulberry32: a small deterministic generator, so every run prices the same jobs. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
+    mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}

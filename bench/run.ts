@@ -1,0 +1,18 @@
+/** `npm run bench`: prints each benchmark's figures as a Markdown table. */
+import { benchRealtimeDelta } from './realtime-delta.js';
+
+const figures = benchRealtimeDelta();
+console.log('## computeRealtimeDelta per call\n');
+console.log('| workers | per call | original model | ratio | ns per (n log2 n) | target (<= 5x from 1024) |');
+console.log('| ---: | ---: | ---: | ---: | ---: | :---: |');
+for (const figure of figures) {
+  const target = figure.meets_target === null ? 'n/a' : figure.meets_target ? 'met' : 'MISSED';
+  console.log(
+    `| ${figure.workers} | ${formatMicros(figure.per_call_us)} | ${formatMicros(figure.reference_us)} | ${figure.ratio_to_reference.toFixed(2)}x | ${figure.ns_per_n_log2_n.toFixed(1)} | ${target} |`,
+  );
+}
+console.log(`\nnode ${process.version}, ${new Date().toISOString()}`);
+
+function formatMicros(micros: number): string {
+  return micros >= 1000 ? `${(micros / 1000).toFixed(2)} ms` : `${micros.toFixed(2)} us`;
+}
