@@ -3,6 +3,7 @@
  * bodies that name each field and rule; anything else is a bug: logged in full, answered as a
  * bare 500 that shows no internals.
  */
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { PolicyInputError, type PolicyViolation } from '../policy/index.js';
@@ -105,7 +106,7 @@ function fastifyProblem(error: FastifyError): ProblemFields | undefined {
   }
   const status = error.statusCode ?? 500;
   if (status < 400 || status >= 500) return undefined;
-  return { type: PROBLEM_TYPES.generic, title: 'Bad Request', status, detail: error.message };
+  return { type: PROBLEM_TYPES.generic, title: STATUS_CODES[status] ?? 'Client Error', status, detail: error.message };
 }
 
 function countOf(count: number, singular: string, plural: string): string {
