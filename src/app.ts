@@ -7,7 +7,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { DOCS_PREFIX, openapiOptions } from './http/openapi.js';
-import { handleError, handleNotFound, PROBLEM_TYPES, sendProblem } from './http/problem.js';
+import { bodyLimitBytesFor } from './http/body-limit.js';
+import { handleError, handleFrameworkError, handleNotFound, PROBLEM_TYPES, sendProblem } from './http/problem.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
 import { RequestLogController } from './http/request-log.js';
 import { consumptionRoutes } from './http/routes/consumption.js';
@@ -20,21 +21,21 @@ export interface AppOptions {
   readonly settings?: PolicySettings;
   /** A pino logger; none means silent. */
   readonly logger?: FastifyBaseLogger;
+  /** Defaults to enough for `settings.max_assignments` workers. */
   readonly body_limit_bytes?: number;
 }
-
-/** Enough for the default 10000 assignments of up to ~500 bytes each. */
-export const BODY_LIMIT_BYTES_DEFAULT = 5 * 1024 * 1024;
 
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const settings = options.settings ?? DEFAULT_POLICY_SETTINGS;
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    bodyLimit: options.body_limit_bytes ?? BODY_LIMIT_BYTES_DEFAULT,
+    bodyLimit: options.body_limit_bytes ?? bodyLimitBytesFor(settings.max_assignments),
     genReqId: requestIdOf,
     logController: new RequestLogController(),
     // Requests that arrive while closing get a problem body from the hook below instead.
     return503OnClosing: false,
+    // Errors raised before routing (a badly encoded URL) get the same problem body as the rest.
+    frameworkErrors: handleFrameworkError,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -56,7 +57,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   return app;
 }
 
-/** Request id on every reply, and load shedding while closing. */
+/** Request id on every reply, refusal of compressed bodies, and load shedding while closing. */
 function addRequestLifecycle(app: FastifyInstance): void {
   let closing = false;
   app.addHook('preClose', async () => {
@@ -64,7 +65,16 @@ function addRequestLifecycle(app: FastifyInstance): void {
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
-    if (closing && request.url !== '/healthz') {
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+      return sendProblem(request, reply, {
+        type: PROBLEM_TYPES.unsupportedMediaType,
+        title: 'Unsupported content encoding',
+        status: 400,
+        detail: `Content-Encoding ${encoding} is not supported; send the body uncompressed.`,
+      });
+    }
+    if (closing && request.routeOptions.url !== '/healthz') {
       reply.header('connection', 'close');
       return sendProblem(request, reply, {
         type: PROBLEM_TYPES.unavailable,

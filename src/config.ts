@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { bodyLimitBytesFor } from './http/body-limit.js';
 import {
   ASSIGNMENTS_MAX_DEFAULT,
   CREDIT_SCALE_DEFAULT,
@@ -27,10 +28,6 @@ export interface Config {
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
-
-/** A generous bound on one assignment in JSON, so the default body limit fits MAX_ASSIGNMENTS of them. */
-export const ASSIGNMENT_JSON_BYTES_MAX = 512;
-const BODY_HEADROOM_BYTES = 64 * 1024;
 
 const integerSetting = (min: number, max: number) =>
   z
@@ -71,23 +68,32 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     max_assignments: env.MAX_ASSIGNMENTS,
   };
   const problems = settingsProblems(settings);
-  if (problems.length > 0) throw new ConfigError(`invalid policy settings: ${problems.join('; ')}`);
+  if (problems.length > 0) {
+    const source = env.POLICY_FILE ? `POLICY_FILE ${env.POLICY_FILE} with CREDIT_SCALE and MAX_ASSIGNMENTS` : 'CREDIT_SCALE and MAX_ASSIGNMENTS';
+    throw new ConfigError(`invalid policy settings from ${source}: ${problems.join('; ')}`);
+  }
   return {
     port: env.PORT,
     host: env.HOST,
     log_level: env.LOG_LEVEL,
-    body_limit_bytes: env.BODY_LIMIT_BYTES ?? env.MAX_ASSIGNMENTS * ASSIGNMENT_JSON_BYTES_MAX + BODY_HEADROOM_BYTES,
+    body_limit_bytes: env.BODY_LIMIT_BYTES ?? bodyLimitBytesFor(env.MAX_ASSIGNMENTS),
     shutdown_grace_ms: env.SHUTDOWN_GRACE_MS,
     settings,
   };
 }
 
 function readPolicyFile(path: string): Partial<PolicyParameters> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`POLICY_FILE ${path} cannot be read: ${(error as Error).message}`);
+  }
   let content: unknown;
   try {
-    content = JSON.parse(readFileSync(path, 'utf8'));
+    content = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`POLICY_FILE ${path} cannot be read as JSON: ${(error as Error).message}`);
+    throw new ConfigError(`POLICY_FILE ${path} is not valid JSON: ${(error as Error).message}`);
   }
   const parsed = PolicyFileSchema.safeParse(content);
   if (!parsed.success) throw new ConfigError(describeIssues(`POLICY_FILE ${path}`, parsed.error.issues));

@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { PolicyInputError, type PolicyViolation } from '../policy/index.js';
+import { REQUEST_ID_HEADER } from './request-id.js';
 import { describeSchemaIssues } from './schema-issues.js';
 import type { Problem } from './schemas/problem.js';
 
@@ -38,6 +39,17 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     title: 'Internal Server Error',
     status: 500,
     detail: `The service failed to answer; the failure is logged under request id ${request.id}.`,
+  });
+}
+
+/** Fastify's own errors before routing, such as a URL that is not valid percent-encoding. */
+export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  reply.header(REQUEST_ID_HEADER, request.id);
+  return sendProblem(request, reply, {
+    type: PROBLEM_TYPES.generic,
+    title: 'Bad Request',
+    status: 400,
+    detail: error.message,
   });
 }
 

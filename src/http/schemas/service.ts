@@ -14,7 +14,7 @@ export const PolicyDocumentSchema = z
       throughput_multiplier_max: z.number().meta({ description: 'Upper clamp of the throughput multiplier (ratio).', example: 1.5 }),
       resource_multiplier_base: z.number().meta({ description: 'Resource pressure multiplier at no memory pressure (ratio).', example: 0.85 }),
       resource_multiplier_span: z.number().meta({ description: 'What full memory pressure adds to it (ratio).', example: 0.3 }),
-    }),
+    }).meta({ description: 'The constants of the credit model; a change of any of them is a new policy_version.' }),
   })
   .meta({ id: 'PolicyDocument', description: 'The active credit policy.' });
 

@@ -1,0 +1,9 @@
+/** A generous bound on one assignment in JSON: ids of up to 256 characters and six numbers. */
+export const ASSIGNMENT_JSON_BYTES_MAX = 512;
+/** Room for the fields around the assignments and for whitespace. */
+const BODY_HEADROOM_BYTES = 64 * 1024;
+
+/** The default body limit: enough for a request carrying `max_assignments` workers. */
+export function bodyLimitBytesFor(max_assignments: number): number {
+  return max_assignments * ASSIGNMENT_JSON_BYTES_MAX + BODY_HEADROOM_BYTES;
+}

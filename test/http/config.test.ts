@@ -1,0 +1,244 @@
+/** loadConfig: defaults, overrides from the environment and a policy file, and clear failures. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { ConfigError, loadConfig, type Config } from '../../src/config.js';
+import { DEFAULT_POLICY_PARAMETERS } from '../../src/policy/index.js';
+
+const DEFAULT_CONFIG: Config = {
+  port: 3000,
+  host: '127.0.0.1',
+  log_level: 'info',
+  body_limit_bytes: 10_000 * 512 + 65_536,
+  shutdown_grace_ms: 10_000,
+  settings: {
+    parameters: {
+      version: 'divy-credit-1',
+      model_size_scale_gib: 32,
+      min_execution_time_secs: 0.001,
+      throughput_multiplier_min: 0.5,
+      throughput_multiplier_max: 1.5,
+      resource_multiplier_base: 0.85,
+      resource_multiplier_span: 0.3,
+    },
+    credit_scale: 9,
+    max_assignments: 10_000,
+  },
+};
+
+/** The ConfigError that loadConfig throws for `env`; fails the test if it throws nothing or something else. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).name).toBe('ConfigError');
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig: the environment', () => {
+  it('uses the defaults when nothing is set', () => {
+    expect(loadConfig({})).toStrictEqual(DEFAULT_CONFIG);
+    expect(loadConfig({}).settings.parameters).toEqual(DEFAULT_POLICY_PARAMETERS);
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(loadConfig({ PATH: '/usr/bin', HOME: '/root', NODE_ENV: 'production' })).toStrictEqual(DEFAULT_CONFIG);
+  });
+
+  it.each<[string, NodeJS.ProcessEnv, Partial<Config>]>([
+    ['PORT', { PORT: '8080' }, { port: 8080 }],
+    ['PORT=0 (any free port)', { PORT: '0' }, { port: 0 }],
+    ['PORT=65535', { PORT: '65535' }, { port: 65_535 }],
+    ['HOST', { HOST: '0.0.0.0' }, { host: '0.0.0.0' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'debug' }, { log_level: 'debug' }],
+    ['LOG_LEVEL=silent', { LOG_LEVEL: 'silent' }, { log_level: 'silent' }],
+    ['SHUTDOWN_GRACE_MS', { SHUTDOWN_GRACE_MS: '2500' }, { shutdown_grace_ms: 2500 }],
+    ['BODY_LIMIT_BYTES', { BODY_LIMIT_BYTES: '2048' }, { body_limit_bytes: 2048 }],
+  ])('%s overrides its setting', (_name, env, expected) => {
+    expect(loadConfig(env)).toStrictEqual({ ...DEFAULT_CONFIG, ...expected });
+  });
+
+  it('CREDIT_SCALE overrides the credit scale', () => {
+    expect(loadConfig({ CREDIT_SCALE: '2' })).toStrictEqual({
+      ...DEFAULT_CONFIG,
+      settings: { ...DEFAULT_CONFIG.settings, credit_scale: 2 },
+    });
+    expect(loadConfig({ CREDIT_SCALE: '0' }).settings.credit_scale).toBe(0);
+    expect(loadConfig({ CREDIT_SCALE: '18' }).settings.credit_scale).toBe(18);
+  });
+
+  it('the app and the configuration default to the same body limit', async () => {
+    const config = loadConfig({});
+    const app = await buildApp({ settings: config.settings });
+    try {
+      expect(app.initialConfig.bodyLimit).toBe(config.body_limit_bytes);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('MAX_ASSIGNMENTS overrides the bound and scales the default body limit', () => {
+    expect(loadConfig({ MAX_ASSIGNMENTS: '100' })).toStrictEqual({
+      ...DEFAULT_CONFIG,
+      body_limit_bytes: 100 * 512 + 65_536,
+      settings: { ...DEFAULT_CONFIG.settings, max_assignments: 100 },
+    });
+  });
+
+  it('BODY_LIMIT_BYTES wins over the limit derived from MAX_ASSIGNMENTS', () => {
+    expect(loadConfig({ MAX_ASSIGNMENTS: '100', BODY_LIMIT_BYTES: '4096' }).body_limit_bytes).toBe(4096);
+  });
+
+  it('treats an empty variable as unset', () => {
+    const empty = {
+      PORT: '',
+      HOST: '',
+      LOG_LEVEL: '',
+      CREDIT_SCALE: '',
+      MAX_ASSIGNMENTS: '',
+      BODY_LIMIT_BYTES: '',
+      SHUTDOWN_GRACE_MS: '',
+      POLICY_FILE: '',
+    };
+    expect(loadConfig(empty)).toStrictEqual(DEFAULT_CONFIG);
+  });
+
+  it.each([
+    ['PORT=abc', { PORT: 'abc' }, 'invalid configuration in the environment: PORT: must be an integer from 0 to 65535'],
+    ['PORT=70000', { PORT: '70000' }, 'invalid configuration in the environment: PORT: must be an integer from 0 to 65535'],
+    ['PORT=-1', { PORT: '-1' }, 'invalid configuration in the environment: PORT: must be an integer from 0 to 65535'],
+    ['PORT=80.5', { PORT: '80.5' }, 'invalid configuration in the environment: PORT: must be an integer from 0 to 65535'],
+    ['CREDIT_SCALE=19', { CREDIT_SCALE: '19' }, 'invalid configuration in the environment: CREDIT_SCALE: must be an integer from 0 to 18'],
+    ['MAX_ASSIGNMENTS=0', { MAX_ASSIGNMENTS: '0' }, 'invalid configuration in the environment: MAX_ASSIGNMENTS: must be an integer from 1 to 1000000'],
+    [
+      'BODY_LIMIT_BYTES=10',
+      { BODY_LIMIT_BYTES: '10' },
+      'invalid configuration in the environment: BODY_LIMIT_BYTES: must be an integer from 1024 to 1073741824',
+    ],
+    [
+      'SHUTDOWN_GRACE_MS=soon',
+      { SHUTDOWN_GRACE_MS: 'soon' },
+      'invalid configuration in the environment: SHUTDOWN_GRACE_MS: must be an integer from 0 to 3600000',
+    ],
+  ])('rejects %s with a message naming the variable', (_name, env, message) => {
+    expect(configError(env).message).toBe(message);
+  });
+
+  it('rejects LOG_LEVEL=loud, naming the variable and the accepted levels', () => {
+    const { message } = configError({ LOG_LEVEL: 'loud' });
+    expect(message).toMatch(/^invalid configuration in the environment: LOG_LEVEL: /);
+    for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) expect(message).toContain(`"${level}"`);
+  });
+
+  it('names every bad variable in one message', () => {
+    const { message } = configError({ PORT: 'abc', CREDIT_SCALE: '19', MAX_ASSIGNMENTS: '0' });
+    expect(message).toContain('PORT: must be an integer from 0 to 65535');
+    expect(message).toContain('CREDIT_SCALE: must be an integer from 0 to 18');
+    expect(message).toContain('MAX_ASSIGNMENTS: must be an integer from 1 to 1000000');
+  });
+});
+
+describe('loadConfig: POLICY_FILE', () => {
+  let directory: string;
+
+  beforeAll(() => {
+    directory = mkdtempSync(join(tmpdir(), 'divy-config-test-'));
+  });
+
+  afterAll(() => {
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  function policyFile(name: string, content: string): string {
+    const path = join(directory, name);
+    writeFileSync(path, content);
+    return path;
+  }
+
+  it('overrides the parameters it names and keeps the defaults of the others', () => {
+    const path = policyFile('valid.json', JSON.stringify({ version: 'divy-credit-2', model_size_scale_gib: 16, resource_multiplier_span: 0.5 }));
+    expect(loadConfig({ POLICY_FILE: path }).settings).toStrictEqual({
+      parameters: { ...DEFAULT_POLICY_PARAMETERS, version: 'divy-credit-2', model_size_scale_gib: 16, resource_multiplier_span: 0.5 },
+      credit_scale: 9,
+      max_assignments: 10_000,
+    });
+  });
+
+  it('combines with the environment settings', () => {
+    const path = policyFile('combined.json', JSON.stringify({ version: 'v-combined' }));
+    const config = loadConfig({ POLICY_FILE: path, CREDIT_SCALE: '4', MAX_ASSIGNMENTS: '7' });
+    expect(config.settings).toStrictEqual({
+      parameters: { ...DEFAULT_POLICY_PARAMETERS, version: 'v-combined' },
+      credit_scale: 4,
+      max_assignments: 7,
+    });
+  });
+
+  it('rejects a file without a version', () => {
+    const path = policyFile('no-version.json', JSON.stringify({ model_size_scale_gib: 16 }));
+    const { message } = configError({ POLICY_FILE: path });
+    expect(message).toBe(`invalid configuration in the POLICY_FILE ${path}: version: Invalid input: expected string, received undefined`);
+  });
+
+  it('rejects an empty version', () => {
+    const path = policyFile('empty-version.json', JSON.stringify({ version: '' }));
+    const { message } = configError({ POLICY_FILE: path });
+    const prefix = `invalid configuration in the POLICY_FILE ${path}: version: `;
+    expect(message.slice(0, prefix.length)).toBe(prefix);
+    expect(message.length).toBeGreaterThan(prefix.length);
+  });
+
+  it('rejects an unknown key, naming it', () => {
+    const path = policyFile('unknown-key.json', JSON.stringify({ version: 'x', model_size_scale: 16 }));
+    expect(configError({ POLICY_FILE: path }).message).toBe(
+      `invalid configuration in the POLICY_FILE ${path}: (root): Unrecognized key: "model_size_scale"`,
+    );
+  });
+
+  it('rejects a parameter of the wrong type, naming it', () => {
+    const path = policyFile('wrong-type.json', JSON.stringify({ version: 'x', model_size_scale_gib: '16' }));
+    expect(configError({ POLICY_FILE: path }).message).toBe(
+      `invalid configuration in the POLICY_FILE ${path}: model_size_scale_gib: Invalid input: expected number, received string`,
+    );
+  });
+
+  it('rejects a file that is not an object', () => {
+    const path = policyFile('list.json', '[]');
+    expect(configError({ POLICY_FILE: path }).message).toBe(
+      `invalid configuration in the POLICY_FILE ${path}: (root): Invalid input: expected object, received array`,
+    );
+  });
+
+  it('rejects a file that is not JSON', () => {
+    const path = policyFile('bad.json', '{ version: "x" ');
+    const { message } = configError({ POLICY_FILE: path });
+    const prefix = `POLICY_FILE ${path} is not valid JSON: `;
+    expect(message.slice(0, prefix.length)).toBe(prefix);
+    expect(message.length).toBeGreaterThan(prefix.length);
+  });
+
+  it('rejects a path that does not exist', () => {
+    const path = join(directory, 'does-not-exist.json');
+    const { message } = configError({ POLICY_FILE: path });
+    expect(message).toBe(`POLICY_FILE ${path} cannot be read: ENOENT: no such file or directory, open '${path}'`);
+  });
+
+  it('rejects parameters that make no sense together', () => {
+    const path = policyFile('inverted.json', JSON.stringify({ version: 'x', throughput_multiplier_min: 2, throughput_multiplier_max: 1 }));
+    expect(configError({ POLICY_FILE: path }).message).toBe(
+      `invalid policy settings from POLICY_FILE ${path} with CREDIT_SCALE and MAX_ASSIGNMENTS: throughput_multiplier_min must be positive and at most throughput_multiplier_max`,
+    );
+  });
+
+  it('rejects a model size scale that is not a whole number of bytes', () => {
+    const path = policyFile('scale.json', JSON.stringify({ version: 'x', model_size_scale_gib: 0 }));
+    expect(configError({ POLICY_FILE: path }).message).toBe(
+      `invalid policy settings from POLICY_FILE ${path} with CREDIT_SCALE and MAX_ASSIGNMENTS: model_size_scale_gib must be positive and a whole number of bytes (GiB = 2^30 bytes)`,
+    );
+  });
+});

@@ -1,0 +1,90 @@
+/** Helpers shared by the HTTP tests: injecting JSON, reading problems, checking credit amounts. */
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { expect } from 'vitest';
+
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/** The POST routes that take a job as a JSON body. */
+export const POST_ROUTES = ['/quote', '/settle', '/contribution', '/realtime-delta'] as const;
+export type PostRoute = (typeof POST_ROUTES)[number];
+
+export const ROUTE_OF_KIND = {
+  quote: '/quote',
+  settle: '/settle',
+  contribution: '/contribution',
+  realtime_delta: '/realtime-delta',
+} as const satisfies Record<string, PostRoute>;
+
+/** Posts a value serialized as JSON. */
+export function postJson(
+  app: FastifyInstance,
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: 'POST',
+    url,
+    payload: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+}
+
+/** Posts a body exactly as given, under the given content type. */
+export function postRaw(
+  app: FastifyInstance,
+  url: string,
+  body: string,
+  contentType: string,
+  headers: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'POST', url, payload: body, headers: { 'content-type': contentType, ...headers } });
+}
+
+export interface ProblemBody {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly request_id: string;
+  readonly errors?: readonly { readonly path: string; readonly message: string }[];
+}
+
+/** Asserts the response is a problem document whose status matches the HTTP status, and returns it. */
+export function expectProblem(response: LightMyRequestResponse, status: number): ProblemBody {
+  expect(response.statusCode, response.body).toBe(status);
+  expect(response.headers['content-type']).toBe(PROBLEM_CONTENT_TYPE);
+  const body = response.json<ProblemBody>();
+  expect(body.status).toBe(status);
+  expect(body.request_id).toBe(response.headers['x-request-id']);
+  return body;
+}
+
+/** Credit amounts are non-negative decimal strings with exactly `scale` fraction digits. */
+export function creditPattern(scale: number): RegExp {
+  return scale === 0 ? /^[0-9]+$/ : new RegExp(`^[0-9]+\\.[0-9]{${scale}}$`);
+}
+
+const CREDIT_FIELDS = new Set(['prompt_credits', 'completion_credits', 'total_credits', 'job_credit_budget', 'credits']);
+
+/** Every credit amount in a response body, with its JSON Pointer. */
+export function creditAmounts(body: unknown, path = ''): { path: string; value: unknown }[] {
+  if (Array.isArray(body)) return body.flatMap((item, index) => creditAmounts(item, `${path}/${index}`));
+  if (body === null || typeof body !== 'object') return [];
+  return Object.entries(body).flatMap(([key, value]) =>
+    CREDIT_FIELDS.has(key) ? [{ path: `${path}/${key}`, value }] : creditAmounts(value, `${path}/${key}`),
+  );
+}
+
+/** Sums decimal credit strings exactly, in units of 10^-scale. */
+export function sumCredits(amounts: readonly string[], scale: number): string {
+  const units = amounts.reduce((total, amount) => total + toUnits(amount, scale), 0n);
+  const text = units.toString().padStart(scale + 1, '0');
+  return scale === 0 ? text : `${text.slice(0, -scale)}.${text.slice(-scale)}`;
+}
+
+function toUnits(amount: string, scale: number): bigint {
+  const [whole = '0', fraction = ''] = amount.split('.');
+  return BigInt(whole + fraction.padEnd(scale, '0'));
+}
