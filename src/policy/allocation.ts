@@ -1,90 +1,151 @@
 /**
  * Splits an exact number of credit units in proportion to positive weights by the largest
- * remainder method: every part gets the floor of its ideal share, and the units left over go
- * one each to the largest remainders, ties to the earlier input. The parts always sum to the
- * total exactly.
+ * remainder method: every part gets the floor of its exact share `total * w / sum(w)`, and the
+ * units left over go one each to the largest exact remainders, ties to the earlier input. The
+ * parts always sum to the total exactly.
  */
-import { exactSum } from './exact-sum.js';
 import type { CreditUnits } from './credit-units.js';
+import { exactPartials, roundPartials } from './exact-sum.js';
 import { valueOfRank } from './order-statistics.js';
 
-/**
- * Below this total, ideal shares and their sum are computed in doubles with an error under one
- * unit, and the float path is an order of magnitude faster than bigint arithmetic.
- */
+/** Up to this total, floats hold every part exactly and bound every share's error (see allocateSafe). */
 const SAFE_TOTAL_UNITS_MAX = 2n ** 52n;
+
+/**
+ * A bound on the relative error of `total * (w / fl(sum))` against the exact share: three
+ * roundings of at most 2^-53 each, with room to spare.
+ */
+const SHARE_RELATIVE_ERROR = 2 ** -50;
+const SHARE_ABSOLUTE_ERROR = 2 ** -1000;
 
 export function allocateUnits(total_units: bigint, weights: Float64Array): CreditUnits[] {
   if (weights.length === 0) throw new RangeError('allocation needs at least one weight');
   if (total_units < 0n) throw new RangeError('allocation of a negative total');
+  for (const weight of weights) {
+    if (!(weight > 0 && Number.isFinite(weight))) throw new RangeError(`weight ${weight} is not positive and finite`);
+  }
   if (total_units <= SAFE_TOTAL_UNITS_MAX) return allocateSafe(Number(total_units), weights);
   return allocateExact(total_units, weights);
 }
 
+/**
+ * Floats first, exact arithmetic only where floats cannot decide. Each share is known to within
+ * a proven error, so its floor is certain unless it lies that close to an integer, and a
+ * remainder clearly above or below the cut needs no exact value. The few that remain, usually
+ * none or a handful of tied workers, are computed as exact rationals.
+ */
 function allocateSafe(total: number, weights: Float64Array): number[] {
-  const weightSum = exactSum(weights);
   const count = weights.length;
+  const partials = exactPartials(weights);
+  const weightSum = roundPartials(partials);
+  const shares = new ExactShares(BigInt(total), weights, partials);
   const parts = new Array<number>(count);
   const remainders = new Float64Array(count);
+  const errors = new Float64Array(count);
   let allocated = 0;
   for (let index = 0; index < count; index += 1) {
     const ideal = total * (weights[index]! / weightSum);
-    const whole = Math.floor(ideal);
+    const error = ideal * SHARE_RELATIVE_ERROR + SHARE_ABSOLUTE_ERROR;
+    let whole = Math.floor(ideal);
+    let remainder = ideal - whole;
+    if (remainder < error || remainder + error >= 1) {
+      whole = Number(shares.of(index).whole);
+      remainder = ideal - whole;
+    }
     parts[index] = whole;
-    remainders[index] = ideal - whole;
+    remainders[index] = remainder;
+    errors[index] = error;
     allocated += whole;
   }
+  // Exact floors lose less than one unit each, so 0 <= leftover < count.
   const leftover = total - allocated;
-  if (leftover > 0) giveToLargestRemainders(parts, remainders, leftover);
-  if (leftover < 0) takeFromSmallestRemainders(parts, remainders, -leftover);
+  if (leftover > 0) giveLeftover(parts, remainders, errors, leftover, shares);
   return parts;
 }
 
-/** Adds one unit to each of the `units` largest remainders, ties to the lower index. */
-function giveToLargestRemainders(parts: number[], remainders: Float64Array, units: number): void {
+/**
+ * Gives one unit to each of the `leftover` largest exact remainders, ties to the earlier input.
+ * With `low`/`high` the bounds of each remainder: whoever is above the (leftover+1)-th highest
+ * `high` is in for sure, whoever is below the leftover-th highest `low` is out for sure, and
+ * only those in between are ranked exactly.
+ */
+function giveLeftover(parts: number[], remainders: Float64Array, errors: Float64Array, leftover: number, shares: ExactShares): void {
   const count = parts.length;
-  const rounds = Math.floor(units / count);
-  if (rounds > 0) for (let index = 0; index < count; index += 1) parts[index]! += rounds;
-  let left = units - rounds * count;
-  if (left === 0) return;
-  const threshold = valueOfRank(remainders, count - left);
+  const lows = new Float64Array(count);
+  const highs = new Float64Array(count);
   for (let index = 0; index < count; index += 1) {
-    if (remainders[index]! > threshold) {
+    lows[index] = remainders[index]! - errors[index]!;
+    highs[index] = remainders[index]! + errors[index]!;
+  }
+  const surelyOutBelow = valueOfRank(lows, count - leftover);
+  const surelyInAbove = leftover < count ? valueOfRank(highs, count - leftover - 1) : -Infinity;
+  const undecided: number[] = [];
+  let given = 0;
+  for (let index = 0; index < count; index += 1) {
+    if (lows[index]! > surelyInAbove) {
       parts[index]! += 1;
-      left -= 1;
+      given += 1;
+    } else if (highs[index]! >= surelyOutBelow) {
+      undecided.push(index);
     }
   }
-  for (let index = 0; left > 0; index += 1) {
-    if (remainders[index] === threshold) {
-      parts[index]! += 1;
-      left -= 1;
-    }
+  undecided.sort((left, right) => shares.compareRemainders(right, left) || left - right);
+  for (let rank = 0; given < leftover; rank += 1) {
+    const index = undecided[rank];
+    if (index === undefined) throw new Error('allocation invariant broken: too few candidates for the leftover units');
+    parts[index]! += 1;
+    given += 1;
   }
 }
 
 /**
- * Float error can make the floors overshoot the total by a unit; take it back from the smallest
- * remainders (the later input on ties), never below zero.
+ * Exact shares `total * w_i / S` with S the exact sum of the weights, kept as the few
+ * non-overlapping partials that represent it. Computed on demand and cached by weight, so that
+ * many identical workers cost one computation.
  */
-function takeFromSmallestRemainders(parts: number[], remainders: Float64Array, units: number): void {
-  const order = parts.map((_, index) => index).filter((index) => parts[index]! > 0);
-  order.sort((left, right) => remainders[left]! - remainders[right]! || right - left);
-  let left = units;
-  for (const index of order) {
-    if (left === 0) return;
-    parts[index]! -= 1;
-    left -= 1;
+class ExactShares {
+  private sumPartials: readonly Dyadic[] | undefined;
+  private readonly cache = new Map<number, { whole: bigint; remainder: bigint; denominator: bigint }>();
+
+  constructor(
+    private readonly total: bigint,
+    private readonly weights: Float64Array,
+    private readonly partials: readonly number[],
+  ) {}
+
+  of(index: number): { whole: bigint; remainder: bigint; denominator: bigint } {
+    const weight = this.weights[index]!;
+    const cached = this.cache.get(weight);
+    if (cached !== undefined) return cached;
+    this.sumPartials ??= this.partials.filter((partial) => partial !== 0).map(decompose);
+    const share = decompose(weight);
+    const lowest = this.sumPartials.reduce((least, partial) => Math.min(least, partial.exponent), share.exponent);
+    const denominator = this.sumPartials.reduce((sum, partial) => sum + scaled(partial, lowest), 0n);
+    const numerator = this.total * scaled(share, lowest);
+    const whole = numerator / denominator;
+    const computed = { whole, remainder: numerator - whole * denominator, denominator };
+    this.cache.set(weight, computed);
+    return computed;
   }
-  if (left > 0) throw new RangeError('allocation overshoot larger than the parts');
+
+  /** Sign of remainder(left) - remainder(right), exactly. */
+  compareRemainders(left: number, right: number): number {
+    // Equal weights have equal shares: the common case of identical workers needs no arithmetic.
+    if (this.weights[left] === this.weights[right]) return 0;
+    const a = this.of(left);
+    const b = this.of(right);
+    const difference = a.remainder * b.denominator - b.remainder * a.denominator;
+    return difference === 0n ? 0 : difference > 0n ? 1 : -1;
+  }
 }
 
 function allocateExact(total: bigint, weights: Float64Array): bigint[] {
-  const scaled = toCommonScale(weights);
-  const scaledSum = scaled.reduce((sum, weight) => sum + weight, 0n);
+  const scaledWeights = toCommonScale(weights);
+  const scaledSum = scaledWeights.reduce((sum, weight) => sum + weight, 0n);
   const parts: bigint[] = [];
   const remainders: bigint[] = [];
   let allocated = 0n;
-  for (const weight of scaled) {
+  for (const weight of scaledWeights) {
     const product = total * weight;
     const whole = product / scaledSum;
     parts.push(whole);
@@ -104,22 +165,32 @@ function compareDescending(left: bigint, right: bigint): number {
   return left > right ? -1 : 1;
 }
 
-/** Each finite positive double is mantissa * 2^exponent; shift all onto the smallest exponent. */
+/** A finite double as mantissa * 2^exponent, exactly (the mantissa carries the sign). */
+interface Dyadic {
+  readonly mantissa: bigint;
+  readonly exponent: number;
+}
+
+function scaled(value: Dyadic, exponent: number): bigint {
+  return value.mantissa << BigInt(value.exponent - exponent);
+}
+
+/** Every weight as an integer over the smallest exponent among them: their exact ratios. */
 function toCommonScale(weights: Float64Array): bigint[] {
   const decomposed = Array.from(weights, decompose);
   const lowest = decomposed.reduce((least, part) => Math.min(least, part.exponent), Infinity);
-  return decomposed.map((part) => part.mantissa << BigInt(part.exponent - lowest));
+  return decomposed.map((part) => scaled(part, lowest));
 }
 
 const bits = new DataView(new ArrayBuffer(8));
 
-function decompose(value: number): { mantissa: bigint; exponent: number } {
-  if (!(value > 0 && Number.isFinite(value))) throw new RangeError(`weight ${value} is not positive and finite`);
+function decompose(value: number): Dyadic {
   bits.setFloat64(0, value);
   const high = bits.getUint32(0);
   const low = bits.getUint32(4);
+  const negative = high >>> 31 === 1;
   const biasedExponent = (high >>> 20) & 0x7ff;
   const fraction = (BigInt(high & 0xfffff) << 32n) | BigInt(low);
-  if (biasedExponent === 0) return { mantissa: fraction, exponent: -1074 };
-  return { mantissa: fraction | (1n << 52n), exponent: biasedExponent - 1075 };
+  const mantissa = biasedExponent === 0 ? fraction : fraction | (1n << 52n);
+  return { mantissa: negative ? -mantissa : mantissa, exponent: biasedExponent === 0 ? -1074 : biasedExponent - 1075 };
 }

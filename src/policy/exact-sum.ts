@@ -4,6 +4,14 @@
  * assignments cannot move any ratio by even one ulp.
  */
 export function exactSum(values: ArrayLike<number>): number {
+  return roundPartials(exactPartials(values));
+}
+
+/**
+ * Non-overlapping doubles, smallest magnitude first, whose exact sum is the exact sum of the
+ * values: a few numbers that carry the sum without any rounding.
+ */
+export function exactPartials(values: ArrayLike<number>): number[] {
   const partials: number[] = [];
   let partialCount = 0;
   for (let index = 0; index < values.length; index += 1) {
@@ -26,11 +34,11 @@ export function exactSum(values: ArrayLike<number>): number {
     partialCount = kept + 1;
   }
   partials.length = partialCount;
-  return roundPartials(partials);
+  return partials;
 }
 
 /** Adds the non-overlapping partials from the top, rounding half-way cases correctly. */
-function roundPartials(partials: readonly number[]): number {
+export function roundPartials(partials: readonly number[]): number {
   let index = partials.length;
   if (index === 0) return 0;
   index -= 1;
