@@ -78,7 +78,7 @@ function giveLeftover(parts: number[], remainders: Float64Array, errors: Float64
     highs[index] = remainders[index]! + errors[index]!;
   }
   const surelyOutBelow = valueOfRank(lows, count - leftover);
-  const surelyInAbove = leftover < count ? valueOfRank(highs, count - leftover - 1) : -Infinity;
+  const surelyInAbove = valueOfRank(highs, count - leftover - 1);
   const undecided: number[] = [];
   let given = 0;
   for (let index = 0; index < count; index += 1) {

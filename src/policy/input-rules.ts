@@ -103,27 +103,33 @@ function checkAssignment(
   total_columns: number | undefined,
 ): void {
   if (!isWorkerId(assignment.worker_id)) check.fail(assignmentPath(index, 'worker_id'), WORKER_ID_RULE);
-  if (!isIntegerIn(assignment.execution_time_ms, 0, BYTE_COUNT_MAX)) {
-    check.fail(assignmentPath(index, 'execution_time_ms'), integerRule(0, BYTE_COUNT_MAX));
-  }
-  if (!isIntegerIn(assignment.assigned_capacity_units, 1, BYTE_COUNT_MAX)) {
-    check.fail(assignmentPath(index, 'assigned_capacity_units'), integerRule(1, BYTE_COUNT_MAX));
-  }
-  if (!isIntegerIn(assignment.available_memory_bytes, 1, BYTE_COUNT_MAX)) {
-    check.fail(assignmentPath(index, 'available_memory_bytes'), integerRule(1, BYTE_COUNT_MAX));
-  }
+  checkAssignmentInteger(check, index, 'execution_time_ms', assignment.execution_time_ms, 0, BYTE_COUNT_MAX);
+  checkAssignmentInteger(check, index, 'assigned_capacity_units', assignment.assigned_capacity_units, 1, BYTE_COUNT_MAX);
+  checkAssignmentInteger(check, index, 'available_memory_bytes', assignment.available_memory_bytes, 1, BYTE_COUNT_MAX);
   const start = assignment.shard_column_start;
   const end = assignment.shard_column_end;
-  const startValid = isIntegerIn(start, 0, TOKEN_COUNT_MAX);
-  const endValid = isIntegerIn(end, 0, TOKEN_COUNT_MAX);
-  if (!startValid) check.fail(assignmentPath(index, 'shard_column_start'), integerRule(0, TOKEN_COUNT_MAX));
-  if (!endValid) check.fail(assignmentPath(index, 'shard_column_end'), integerRule(0, TOKEN_COUNT_MAX));
+  const startValid = checkAssignmentInteger(check, index, 'shard_column_start', start, 0, TOKEN_COUNT_MAX);
+  const endValid = checkAssignmentInteger(check, index, 'shard_column_end', end, 0, TOKEN_COUNT_MAX);
   if (!startValid || !endValid) return;
   if (end <= start) {
     check.fail(assignmentPath(index, 'shard_column_end'), `must be greater than shard_column_start (${start})`);
   } else if (total_columns !== undefined && end > total_columns) {
     check.fail(assignmentPath(index, 'shard_column_end'), `must be at most total_columns (${total_columns})`);
   }
+}
+
+/** RuleCheck.integer for an assignment field, with the path built only on failure. */
+function checkAssignmentInteger(
+  check: RuleCheck,
+  index: number,
+  field: keyof WorkerAssignment,
+  value: unknown,
+  min: number,
+  max: number,
+): boolean {
+  if (isIntegerIn(value, min, max)) return true;
+  check.fail(assignmentPath(index, field), integerRule(min, max));
+  return false;
 }
 
 function assignmentPath(index: number, field: string): string {
