@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'reports/', 'node_modules/'] },
+  { ignores: ['dist/', 'build/', 'coverage/', 'reports/', 'node_modules/'] },
   ...tseslint.configs.recommended,
   {
     rules: {

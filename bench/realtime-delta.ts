@@ -14,29 +14,44 @@ const TARGET_RATIO_MAX = 5;
 
 export interface RealtimeDeltaFigure {
   readonly workers: number;
+  /** The call itself: what the HTTP layer pays before it writes the response from the columns. */
   readonly per_call_us: number;
+  /** The call, then reading `contribution.assignments`, which builds one object per worker. */
+  readonly with_worker_objects_us: number;
   readonly reference_us: number;
   readonly ratio_to_reference: number;
   readonly ns_per_n_log2_n: number;
+  /** Growth of the per-call time from the previous size, over the growth of n log n; null for the first. */
+  readonly growth_over_n_log_n: number | null;
   readonly meets_target: boolean | null;
 }
 
 export function benchRealtimeDelta(): RealtimeDeltaFigure[] {
   const settings: PolicySettings = { ...DEFAULT_POLICY_SETTINGS, max_assignments: 100_000 };
-  return WORKER_COUNTS.map((workers) => {
+  const figures: RealtimeDeltaFigure[] = [];
+  for (const workers of WORKER_COUNTS) {
     const input = deltaInput(workers);
     const per_call_us = measurePerCall(() => computeRealtimeDelta(input, settings)) * 1e6;
+    const with_worker_objects_us = measurePerCall(() => computeRealtimeDelta(input, settings)?.contribution.assignments) * 1e6;
     const reference_us = REFERENCE_US[workers]!;
     const ratio_to_reference = per_call_us / reference_us;
-    return {
+    const previous = figures.at(-1);
+    figures.push({
       workers,
       per_call_us,
+      with_worker_objects_us,
       reference_us,
       ratio_to_reference,
-      ns_per_n_log2_n: (per_call_us * 1000) / (workers * Math.log2(workers)),
+      ns_per_n_log2_n: (per_call_us * 1000) / nLogN(workers),
+      growth_over_n_log_n: previous === undefined ? null : per_call_us / previous.per_call_us / (nLogN(workers) / nLogN(previous.workers)),
       meets_target: workers >= TARGET_FROM_WORKERS ? ratio_to_reference <= TARGET_RATIO_MAX : null,
-    };
-  });
+    });
+  }
+  return figures;
+}
+
+function nLogN(workers: number): number {
+  return workers * Math.log2(workers);
 }
 
 function deltaInput(workers: number): RealtimeDeltaInput {

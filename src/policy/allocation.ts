@@ -4,9 +4,10 @@
  * units left over go one each to the largest exact remainders, ties to the earlier input. The
  * parts always sum to the total exactly.
  */
-import type { CreditUnits } from './credit-units.js';
 import { exactPartials, roundPartials } from './exact-sum.js';
 import { valueOfRank } from './order-statistics.js';
+import { ScratchDoubles } from './scratch.js';
+import type { CreditUnitColumn } from './worker-credit-columns.js';
 
 /** Up to this total, floats hold every part exactly and bound every share's error (see allocateSafe). */
 const SAFE_TOTAL_UNITS_MAX = 2n ** 52n;
@@ -18,13 +19,25 @@ const SAFE_TOTAL_UNITS_MAX = 2n ** 52n;
 const SHARE_RELATIVE_ERROR = 2 ** -50;
 const SHARE_ABSOLUTE_ERROR = 2 ** -1000;
 
-export function allocateUnits(total_units: bigint, weights: Float64Array): CreditUnits[] {
+const remainderLowScratch = new ScratchDoubles();
+const remainderHighScratch = new ScratchDoubles();
+
+/**
+ * `weight_partials` are the exact partials of the weights (see exactPartials), for a caller that
+ * already holds them: on a large job, summing the weights is a fair part of the work.
+ */
+export function allocateUnits(
+  total_units: bigint,
+  weights: Float64Array,
+  weight_partials: readonly number[] = exactPartials(weights),
+): CreditUnitColumn {
   if (weights.length === 0) throw new RangeError('allocation needs at least one weight');
   if (total_units < 0n) throw new RangeError('allocation of a negative total');
-  for (const weight of weights) {
+  for (let index = 0; index < weights.length; index += 1) {
+    const weight = weights[index]!;
     if (!(weight > 0 && Number.isFinite(weight))) throw new RangeError(`weight ${weight} is not positive and finite`);
   }
-  if (total_units <= SAFE_TOTAL_UNITS_MAX) return allocateSafe(Number(total_units), weights);
+  if (total_units <= SAFE_TOTAL_UNITS_MAX) return allocateSafe(Number(total_units), weights, weight_partials);
   return allocateExact(total_units, weights);
 }
 
@@ -32,16 +45,17 @@ export function allocateUnits(total_units: bigint, weights: Float64Array): Credi
  * Floats first, exact arithmetic only where floats cannot decide. Each share is known to within
  * a proven error, so its floor is certain unless it lies that close to an integer, and a
  * remainder clearly above or below the cut needs no exact value. The few that remain, usually
- * none or a handful of tied workers, are computed as exact rationals.
+ * none or a handful of tied workers, are computed as exact rationals. Parts below 2^52 are exact
+ * as doubles, so they are returned in a Float64Array: one allocation however many parts.
  */
-function allocateSafe(total: number, weights: Float64Array): number[] {
+function allocateSafe(total: number, weights: Float64Array, partials: readonly number[]): Float64Array {
   const count = weights.length;
-  const partials = exactPartials(weights);
   const weightSum = roundPartials(partials);
   const shares = new ExactShares(BigInt(total), weights, partials);
-  const parts = new Array<number>(count);
-  const remainders = new Float64Array(count);
-  const errors = new Float64Array(count);
+  const parts = new Float64Array(count);
+  // Each remainder lies in [low, high]: its float value widened by its proven error.
+  const remainderLows = remainderLowScratch.take(count);
+  const remainderHighs = remainderHighScratch.take(count);
   let allocated = 0;
   for (let index = 0; index < count; index += 1) {
     const ideal = total * (weights[index]! / weightSum);
@@ -53,30 +67,24 @@ function allocateSafe(total: number, weights: Float64Array): number[] {
       remainder = ideal - whole;
     }
     parts[index] = whole;
-    remainders[index] = remainder;
-    errors[index] = error;
+    remainderLows[index] = remainder - error;
+    remainderHighs[index] = remainder + error;
     allocated += whole;
   }
   // Exact floors lose less than one unit each, so 0 <= leftover < count.
   const leftover = total - allocated;
-  if (leftover > 0) giveLeftover(parts, remainders, errors, leftover, shares);
+  if (leftover > 0) giveLeftover(parts, remainderLows, remainderHighs, leftover, shares);
   return parts;
 }
 
 /**
  * Gives one unit to each of the `leftover` largest exact remainders, ties to the earlier input.
- * With `low`/`high` the bounds of each remainder: whoever is above the (leftover+1)-th highest
+ * With `lows`/`highs` the bounds of each remainder: whoever is above the (leftover+1)-th highest
  * `high` is in for sure, whoever is below the leftover-th highest `low` is out for sure, and
  * only those in between are ranked exactly.
  */
-function giveLeftover(parts: number[], remainders: Float64Array, errors: Float64Array, leftover: number, shares: ExactShares): void {
+function giveLeftover(parts: Float64Array, lows: Float64Array, highs: Float64Array, leftover: number, shares: ExactShares): void {
   const count = parts.length;
-  const lows = new Float64Array(count);
-  const highs = new Float64Array(count);
-  for (let index = 0; index < count; index += 1) {
-    lows[index] = remainders[index]! - errors[index]!;
-    highs[index] = remainders[index]! + errors[index]!;
-  }
   const surelyOutBelow = valueOfRank(lows, count - leftover);
   const surelyInAbove = valueOfRank(highs, count - leftover - 1);
   const undecided: number[] = [];

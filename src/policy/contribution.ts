@@ -1,11 +1,13 @@
 import { allocateUnits } from './allocation.js';
+import { contributionOf } from './contribution-result.js';
 import { formatCreditUnits } from './credit-units.js';
-import { exactSum } from './exact-sum.js';
+import { exactPartials, exactSum, roundPartials } from './exact-sum.js';
 import { checkAssignments, checkRequestTokens, checkTotalColumns, RuleCheck } from './input-rules.js';
 import { median } from './order-statistics.js';
 import { DEFAULT_POLICY_SETTINGS, type PolicySettings } from './parameters.js';
 import { creditUnitsForTokens, tokenPrice } from './token-price.js';
-import type { Contribution, ContributionInput, WorkerAssignment, WorkerCredit } from './types.js';
+import type { Contribution, ContributionInput, WorkerAssignment } from './types.js';
+import { allocateDoubleColumns } from './worker-credit-columns.js';
 
 /** The part of a job that decides how its credits are split among its workers. */
 export interface JobShape {
@@ -51,56 +53,53 @@ export function splitCredits(budget_units: bigint, job: JobShape, settings: Poli
   const { parameters } = settings;
   const { assignments } = job;
   const count = assignments.length;
-  const computeUnits = new Float64Array(count);
-  const serviceRates = new Float64Array(count);
-  const memoryPressures = new Float64Array(count);
+  const columns = allocateDoubleColumns(count);
+  // Compute units and weights are staged in the share columns and normalized in place.
+  const computeShares = columns.compute_share;
+  const weights = columns.normalized_contribution_share;
+  const serviceRates = columns.measured_service_rate;
+  const memoryPressures = columns.memory_pressure;
+  const worker_ids = new Array<string>(count);
   for (let index = 0; index < count; index += 1) {
     const assignment = assignments[index]!;
     const shardFraction = (assignment.shard_column_end - assignment.shard_column_start) / job.total_columns;
     const units = assignment.assigned_capacity_units * shardFraction;
     const executionTimeSecs = Math.max(assignment.execution_time_ms / 1000, parameters.min_execution_time_secs);
-    computeUnits[index] = units;
+    worker_ids[index] = assignment.worker_id;
+    computeShares[index] = units;
     serviceRates[index] = units / executionTimeSecs;
     memoryPressures[index] = clamp((job.total_model_bytes * shardFraction) / assignment.available_memory_bytes, 0, 1);
   }
-  const computeTotal = exactSum(computeUnits);
+  const computeTotal = exactSum(computeShares);
   const referenceRate = median(serviceRates);
-  const computeShares = new Float64Array(count);
-  const throughputMultipliers = new Float64Array(count);
-  const resourceMultipliers = new Float64Array(count);
-  const weights = new Float64Array(count);
+  const throughputMultipliers = columns.throughput_multiplier;
+  const resourceMultipliers = columns.resource_pressure_multiplier;
   for (let index = 0; index < count; index += 1) {
-    computeShares[index] = computeUnits[index]! / computeTotal;
-    throughputMultipliers[index] = clamp(
-      serviceRates[index]! / referenceRate,
-      parameters.throughput_multiplier_min,
-      parameters.throughput_multiplier_max,
-    );
-    resourceMultipliers[index] = parameters.resource_multiplier_base + parameters.resource_multiplier_span * memoryPressures[index]!;
-    weights[index] = computeShares[index]! * throughputMultipliers[index]! * resourceMultipliers[index]!;
+    const computeShare = computeShares[index]! / computeTotal;
+    const throughputMultiplier = clamp(serviceRates[index]! / referenceRate, parameters.throughput_multiplier_min, parameters.throughput_multiplier_max);
+    const resourceMultiplier = parameters.resource_multiplier_base + parameters.resource_multiplier_span * memoryPressures[index]!;
+    computeShares[index] = computeShare;
+    throughputMultipliers[index] = throughputMultiplier;
+    resourceMultipliers[index] = resourceMultiplier;
+    weights[index] = computeShare * throughputMultiplier * resourceMultiplier;
   }
-  const weightTotal = exactSum(weights);
-  const credits = allocateUnits(budget_units, weights);
-  const scale = settings.credit_scale;
-  const workerCredits = new Array<WorkerCredit>(count);
-  for (let index = 0; index < count; index += 1) {
-    workerCredits[index] = {
-      worker_id: assignments[index]!.worker_id,
-      credits: formatCreditUnits(credits[index]!, scale),
-      compute_share: computeShares[index]!,
-      throughput_multiplier: throughputMultipliers[index]!,
-      resource_pressure_multiplier: resourceMultipliers[index]!,
-      normalized_contribution_share: weights[index]! / weightTotal,
-      measured_service_rate: serviceRates[index]!,
-      reference_service_rate: referenceRate,
-      memory_pressure: memoryPressures[index]!,
-    };
-  }
-  return {
-    policy_version: parameters.version,
-    job_credit_budget: formatCreditUnits(budget_units, scale),
-    assignments: workerCredits,
-  };
+  const weightPartials = exactPartials(weights);
+  const weightTotal = roundPartials(weightPartials);
+  const credit_units = allocateUnits(budget_units, weights, weightPartials);
+  for (let index = 0; index < count; index += 1) weights[index] = weights[index]! / weightTotal;
+  return contributionOf(parameters.version, formatCreditUnits(budget_units, settings.credit_scale), {
+    count,
+    credit_scale: settings.credit_scale,
+    worker_ids,
+    credit_units,
+    compute_share: computeShares,
+    throughput_multiplier: throughputMultipliers,
+    resource_pressure_multiplier: resourceMultipliers,
+    normalized_contribution_share: weights,
+    measured_service_rate: serviceRates,
+    reference_service_rate: referenceRate,
+    memory_pressure: memoryPressures,
+  });
 }
 
 function clamp(value: number, low: number, high: number): number {

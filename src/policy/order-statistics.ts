@@ -3,11 +3,23 @@
  * of a delta's arithmetic; selection finds one rank without ordering the others.
  */
 
+import { ScratchDoubles } from './scratch.js';
+
+/** Selection reorders what it selects from: the caller's values are copied here first. */
+const selectionScratch = new ScratchDoubles();
+
+/** The values copied into the selection scratch, which selection may then reorder. */
+function scratchCopy(values: Float64Array): Float64Array {
+  const copy = selectionScratch.take(values.length);
+  copy.set(values);
+  return copy;
+}
+
 /** The median of a non-empty list: the mean of the two middle values for an even count. */
 export function median(values: Float64Array): number {
   const count = values.length;
   if (count === 0) throw new RangeError('median of an empty list');
-  const scratch = values.slice();
+  const scratch = scratchCopy(values);
   const upper = selectInPlace(scratch, count >> 1);
   if (count % 2 === 1) return upper;
   // After selection every value left of the upper middle is no greater: the lower middle is their maximum.
@@ -19,7 +31,7 @@ export function median(values: Float64Array): number {
 /** The value of rank `rank` (0-based, ascending) of a list of numbers without NaN. */
 export function valueOfRank(values: Float64Array, rank: number): number {
   if (!(rank >= 0 && rank < values.length)) throw new RangeError(`rank ${rank} outside a list of ${values.length}`);
-  return selectInPlace(values.slice(), rank);
+  return selectInPlace(scratchCopy(values), rank);
 }
 
 /**

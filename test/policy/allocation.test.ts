@@ -46,7 +46,7 @@ function idealShares(total: bigint, weights: readonly number[]) {
 }
 
 function allocate(total: bigint, weights: readonly number[]): bigint[] {
-  const parts: CreditUnits[] = allocateUnits(total, Float64Array.from(weights));
+  const parts: CreditUnits[] = Array.from<CreditUnits>(allocateUnits(total, Float64Array.from(weights)));
   for (const part of parts) expect(typeof part).toBe(total <= SAFE_MAX ? 'number' : 'bigint');
   return parts.map((part) => BigInt(part));
 }
