@@ -5,7 +5,7 @@
  * parts always sum to the total exactly.
  */
 import { exactPartials, roundPartials } from './exact-sum.js';
-import { valueOfRank } from './order-statistics.js';
+import { adjacentRanks } from './order-statistics.js';
 import { ScratchDoubles } from './scratch.js';
 import type { CreditUnitColumn } from './worker-credit-columns.js';
 
@@ -19,8 +19,8 @@ const SAFE_TOTAL_UNITS_MAX = 2n ** 52n;
 const SHARE_RELATIVE_ERROR = 2 ** -50;
 const SHARE_ABSOLUTE_ERROR = 2 ** -1000;
 
-const remainderLowScratch = new ScratchDoubles();
-const remainderHighScratch = new ScratchDoubles();
+const remainderScratch = new ScratchDoubles();
+const errorScratch = new ScratchDoubles();
 
 /**
  * `weight_partials` are the exact partials of the weights (see exactPartials), for a caller that
@@ -53,9 +53,9 @@ function allocateSafe(total: number, weights: Float64Array, partials: readonly n
   const weightSum = roundPartials(partials);
   const shares = new ExactShares(BigInt(total), weights, partials);
   const parts = new Float64Array(count);
-  // Each remainder lies in [low, high]: its float value widened by its proven error.
-  const remainderLows = remainderLowScratch.take(count);
-  const remainderHighs = remainderHighScratch.take(count);
+  // Each exact remainder lies within `error` of its float value.
+  const remainders = remainderScratch.take(count);
+  const errors = errorScratch.take(count);
   let allocated = 0;
   for (let index = 0; index < count; index += 1) {
     const ideal = total * (weights[index]! / weightSum);
@@ -67,33 +67,40 @@ function allocateSafe(total: number, weights: Float64Array, partials: readonly n
       remainder = ideal - whole;
     }
     parts[index] = whole;
-    remainderLows[index] = remainder - error;
-    remainderHighs[index] = remainder + error;
+    remainders[index] = remainder;
+    errors[index] = error;
     allocated += whole;
   }
   // Exact floors lose less than one unit each, so 0 <= leftover < count.
   const leftover = total - allocated;
-  if (leftover > 0) giveLeftover(parts, remainderLows, remainderHighs, leftover, shares);
+  if (leftover > 0) giveLeftover(parts, remainders, errors, leftover, shares);
   return parts;
 }
 
 /**
  * Gives one unit to each of the `leftover` largest exact remainders, ties to the earlier input.
- * With `lows`/`highs` the bounds of each remainder: whoever is above the (leftover+1)-th highest
- * `high` is in for sure, whoever is below the leftover-th highest `low` is out for sure, and
- * only those in between are ranked exactly.
+ * One selection splits the float remainders at the cut: at least `count - leftover` lie at or
+ * below `below`, at least `leftover` at or above `at`. Whoever is surely above every upper bound
+ * of the first group is in, whoever is surely below every lower bound of the second is out, and
+ * only those in between, near-ties at the cut, are ranked exactly.
  */
-function giveLeftover(parts: Float64Array, lows: Float64Array, highs: Float64Array, leftover: number, shares: ExactShares): void {
+function giveLeftover(parts: Float64Array, remainders: Float64Array, errors: Float64Array, leftover: number, shares: ExactShares): void {
   const count = parts.length;
-  const surelyOutBelow = valueOfRank(lows, count - leftover);
-  const surelyInAbove = valueOfRank(highs, count - leftover - 1);
+  const { below, at } = adjacentRanks(remainders, count - leftover);
+  let lowerGroupHigh = -Infinity;
+  let upperGroupLow = Infinity;
+  for (let index = 0; index < count; index += 1) {
+    const remainder = remainders[index]!;
+    if (remainder <= below) lowerGroupHigh = Math.max(lowerGroupHigh, remainder + errors[index]!);
+    if (remainder >= at) upperGroupLow = Math.min(upperGroupLow, remainder - errors[index]!);
+  }
   const undecided: number[] = [];
   let given = 0;
   for (let index = 0; index < count; index += 1) {
-    if (lows[index]! > surelyInAbove) {
+    if (remainders[index]! - errors[index]! > lowerGroupHigh) {
       parts[index]! += 1;
       given += 1;
-    } else if (highs[index]! >= surelyOutBelow) {
+    } else if (remainders[index]! + errors[index]! >= upperGroupLow) {
       undecided.push(index);
     }
   }

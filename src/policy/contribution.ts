@@ -59,13 +59,11 @@ export function splitCredits(budget_units: bigint, job: JobShape, settings: Poli
   const weights = columns.normalized_contribution_share;
   const serviceRates = columns.measured_service_rate;
   const memoryPressures = columns.memory_pressure;
-  const worker_ids = new Array<string>(count);
   for (let index = 0; index < count; index += 1) {
     const assignment = assignments[index]!;
     const shardFraction = (assignment.shard_column_end - assignment.shard_column_start) / job.total_columns;
     const units = assignment.assigned_capacity_units * shardFraction;
     const executionTimeSecs = Math.max(assignment.execution_time_ms / 1000, parameters.min_execution_time_secs);
-    worker_ids[index] = assignment.worker_id;
     computeShares[index] = units;
     serviceRates[index] = units / executionTimeSecs;
     memoryPressures[index] = clamp((job.total_model_bytes * shardFraction) / assignment.available_memory_bytes, 0, 1);
@@ -90,7 +88,7 @@ export function splitCredits(budget_units: bigint, job: JobShape, settings: Poli
   return contributionOf(parameters.version, formatCreditUnits(budget_units, settings.credit_scale), {
     count,
     credit_scale: settings.credit_scale,
-    worker_ids,
+    assignments,
     credit_units,
     compute_share: computeShares,
     throughput_multiplier: throughputMultipliers,

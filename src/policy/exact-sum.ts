@@ -18,12 +18,11 @@ export function exactPartials(values: ArrayLike<number>): number[] {
     let value = values[index]!;
     let kept = 0;
     for (let slot = 0; slot < partialCount; slot += 1) {
+      // Knuth's two-sum: high + low is exactly partial + value, without a data-dependent branch.
       const partial = partials[slot]!;
-      const swap = Math.abs(value) < Math.abs(partial);
-      const large = swap ? partial : value;
-      const small = swap ? value : partial;
-      const high = large + small;
-      const low = small - (high - large);
+      const high = partial + value;
+      const valuePart = high - partial;
+      const low = partial - (high - valuePart) + (value - valuePart);
       if (low !== 0) {
         partials[kept] = low;
         kept += 1;

@@ -19,19 +19,26 @@ function scratchCopy(values: Float64Array): Float64Array {
 export function median(values: Float64Array): number {
   const count = values.length;
   if (count === 0) throw new RangeError('median of an empty list');
-  const scratch = scratchCopy(values);
-  const upper = selectInPlace(scratch, count >> 1);
-  if (count % 2 === 1) return upper;
-  // After selection every value left of the upper middle is no greater: the lower middle is their maximum.
-  let lower = -Infinity;
-  for (let index = 0; index < count >> 1; index += 1) lower = Math.max(lower, scratch[index]!);
-  return (lower + upper) / 2;
+  if (count % 2 === 1) return selectInPlace(scratchCopy(values), count >> 1);
+  const { below, at } = adjacentRanks(values, count >> 1);
+  return (below + at) / 2;
 }
 
 /** The value of rank `rank` (0-based, ascending) of a list of numbers without NaN. */
 export function valueOfRank(values: Float64Array, rank: number): number {
   if (!(rank >= 0 && rank < values.length)) throw new RangeError(`rank ${rank} outside a list of ${values.length}`);
   return selectInPlace(scratchCopy(values), rank);
+}
+
+/** The values of ranks `rank - 1` and `rank` (0-based, ascending), for 1 <= rank < length: one selection. */
+export function adjacentRanks(values: Float64Array, rank: number): { below: number; at: number } {
+  if (!(rank >= 1 && rank < values.length)) throw new RangeError(`ranks ${rank - 1} and ${rank} outside a list of ${values.length}`);
+  const scratch = scratchCopy(values);
+  const at = selectInPlace(scratch, rank);
+  // After selection every value left of `rank` is no greater: the rank below is their maximum.
+  let below = -Infinity;
+  for (let index = 0; index < rank; index += 1) below = Math.max(below, scratch[index]!);
+  return { below, at };
 }
 
 /**

@@ -6,7 +6,7 @@
  * like the HTTP layer, read the columns; `workerCreditsOf` builds the objects for everyone else.
  */
 import { formatCreditUnits } from './credit-units.js';
-import type { WorkerCredit } from './types.js';
+import type { WorkerAssignment, WorkerCredit } from './types.js';
 
 /** Credit units per worker: exact integers as doubles below 2^53, else bigints. */
 export type CreditUnitColumn = Float64Array | readonly bigint[];
@@ -14,7 +14,12 @@ export type CreditUnitColumn = Float64Array | readonly bigint[];
 export interface WorkerCreditColumns {
   readonly count: number;
   readonly credit_scale: number;
-  readonly worker_ids: readonly string[];
+  /**
+   * The job's own assignment list, read for worker ids rather than copied: a copy of 100000
+   * pointers is a fresh large array on every call. A caller that changes its input after the
+   * call sees the change in the worker ids of objects built afterwards.
+   */
+  readonly assignments: readonly WorkerAssignment[];
   readonly credit_units: CreditUnitColumn;
   readonly compute_share: Float64Array;
   readonly throughput_multiplier: Float64Array;
@@ -72,7 +77,7 @@ export function workerCreditsOf(columns: WorkerCreditColumns): WorkerCredit[] {
   const workerCredits = new Array<WorkerCredit>(columns.count);
   for (let index = 0; index < columns.count; index += 1) {
     workerCredits[index] = {
-      worker_id: columns.worker_ids[index]!,
+      worker_id: columns.assignments[index]!.worker_id,
       credits: creditsAt(columns, index),
       compute_share: columns.compute_share[index]!,
       throughput_multiplier: columns.throughput_multiplier[index]!,
