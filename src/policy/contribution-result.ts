@@ -22,12 +22,16 @@ const INSPECT_AS_PLAIN_OBJECT: PropertyDescriptor = { value: inspectAsPlainObjec
 export function contributionOf(policy_version: string, job_credit_budget: string, columns: WorkerCreditColumns): Contribution {
   const contribution = { policy_version, job_credit_budget };
   Object.defineProperty(contribution, 'assignments', LAZY_ASSIGNMENTS);
-  Object.defineProperty(contribution, COLUMNS, { value: columns });
+  Object.defineProperty(contribution, COLUMNS, { value: columns, writable: true });
   Object.defineProperty(contribution, INSPECT, INSPECT_AS_PLAIN_OBJECT);
   return contribution as Contribution;
 }
 
-/** The columns behind a contribution this module built; undefined for any other object. */
+/**
+ * The columns behind a contribution this module built, while its `assignments` have been neither
+ * built nor replaced; undefined otherwise, and for any other object. A writer that gets columns
+ * can trust them to say exactly what `assignments` would.
+ */
 export function workerCreditColumnsOf(contribution: Contribution): WorkerCreditColumns | undefined {
   return (contribution as { [COLUMNS]?: WorkerCreditColumns })[COLUMNS];
 }
@@ -38,9 +42,13 @@ function buildAssignments(this: Contribution): WorkerCredit[] {
   return assignments;
 }
 
-/** Replaces the lazy accessor with an ordinary data property holding the array. */
+/**
+ * Replaces the lazy accessor with an ordinary data property holding the array, and lets go of
+ * the columns: from now on the array, which its holder may change, is the truth.
+ */
 function keepAssignments(this: Contribution, assignments: WorkerCredit[]): void {
   Object.defineProperty(this, 'assignments', { value: assignments, enumerable: true, configurable: true, writable: true });
+  (this as { [COLUMNS]?: WorkerCreditColumns | undefined })[COLUMNS] = undefined;
 }
 
 /** Shows the built array instead of `[Getter/Setter]` when the object is logged. */

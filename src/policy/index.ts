@@ -11,3 +11,5 @@ export {
 } from './parameters.js';
 export * from './limits.js';
 export type * from './types.js';
+export { workerCreditColumnsOf } from './contribution-result.js';
+export { creditsAt, type CreditUnitColumn, type WorkerCreditColumns } from './worker-credit-columns.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { median, valueOfRank } from '../../src/policy/order-statistics.js';
+import { adjacentRanks, median, valueOfRank } from '../../src/policy/order-statistics.js';
 
 const medianOf = (...values: number[]) => median(Float64Array.from(values));
 
@@ -111,6 +111,36 @@ describe('valueOfRank', () => {
       fc.property(listAndRank, ([list, rank]) => {
         const sorted = [...list].sort((left, right) => left - right);
         expect(valueOfRank(Float64Array.from(list), rank) + 0).toBe(sorted[rank]! + 0);
+      }),
+    );
+  });
+});
+
+describe('adjacentRanks', () => {
+  it('finds the values of two neighbouring ranks, ties included', () => {
+    const values = Float64Array.from([5, -1, 3, 3, 10, 0]);
+    expect(adjacentRanks(values, 1)).toEqual({ below: -1, at: 0 });
+    expect(adjacentRanks(values, 3)).toEqual({ below: 3, at: 3 });
+    expect(adjacentRanks(values, 5)).toEqual({ below: 5, at: 10 });
+    expect(Array.from(values)).toEqual([5, -1, 3, 3, 10, 0]);
+  });
+
+  it('refuses ranks without a rank below them inside the list', () => {
+    const values = Float64Array.from([1, 2, 3]);
+    expect(() => adjacentRanks(values, 0)).toThrow(RangeError);
+    expect(() => adjacentRanks(values, 3)).toThrow(RangeError);
+    expect(() => adjacentRanks(Float64Array.from([1]), 1)).toThrow(RangeError);
+  });
+
+  it('agrees with a numeric sort at every pair of neighbouring ranks', () => {
+    const listAndRank = awkwardLists
+      .filter((list) => list.length >= 2)
+      .chain((list) => fc.tuple(fc.constant(list), fc.integer({ min: 1, max: list.length - 1 })));
+    fc.assert(
+      fc.property(listAndRank, ([list, rank]) => {
+        const sorted = [...list].sort((left, right) => left - right);
+        const { below, at } = adjacentRanks(Float64Array.from(list), rank);
+        expect([below + 0, at + 0]).toEqual([sorted[rank - 1]! + 0, sorted[rank]! + 0]);
       }),
     );
   });

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { contributionJson } from '../contribution-json.js';
 import { computeContribution, type PolicySettings } from '../../policy/index.js';
 import { ContributionRequestSchema, ContributionResponseSchema } from '../schemas/contribution.js';
 import { BODY_PROBLEM_RESPONSES } from '../schemas/problem.js';
@@ -15,6 +16,8 @@ export const contributionRoutes: FastifyPluginAsyncZod<{ settings: PolicySetting
         body: ContributionRequestSchema,
         response: { 200: ContributionResponseSchema, ...BODY_PROBLEM_RESPONSES },
       },
+      // Success bodies are written from the policy's columns; problems use the app's serializer.
+      serializerCompiler: ({ httpStatus }) => (httpStatus === '200' ? contributionJson : JSON.stringify),
     },
     async (request) => computeContribution(request.body, settings),
   );

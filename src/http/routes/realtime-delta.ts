@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { realtimeDeltaJson } from '../contribution-json.js';
 import { computeRealtimeDelta, type PolicySettings } from '../../policy/index.js';
 import { BODY_PROBLEM_RESPONSES } from '../schemas/problem.js';
 import { NothingToAccountSchema, RealtimeDeltaRequestSchema, RealtimeDeltaResponseSchema } from '../schemas/realtime-delta.js';
@@ -15,6 +16,8 @@ export const realtimeDeltaRoutes: FastifyPluginAsyncZod<{ settings: PolicySettin
         body: RealtimeDeltaRequestSchema,
         response: { 200: RealtimeDeltaResponseSchema, 204: NothingToAccountSchema, ...BODY_PROBLEM_RESPONSES },
       },
+      // Success bodies are written from the policy's columns; problems use the app's serializer.
+      serializerCompiler: ({ httpStatus }) => (httpStatus === '200' ? realtimeDeltaJson : JSON.stringify),
     },
     async (request, reply) => {
       const delta = computeRealtimeDelta(request.body, settings);
