@@ -72,11 +72,11 @@ export function creditsAt(columns: WorkerCreditColumns, index: number): string {
   return formatCreditUnits(columns.credit_units[index]!, columns.credit_scale);
 }
 
-/** One plain object per worker, in input order. */
-export function workerCreditsOf(columns: WorkerCreditColumns): WorkerCredit[] {
-  const workerCredits = new Array<WorkerCredit>(columns.count);
-  for (let index = 0; index < columns.count; index += 1) {
-    workerCredits[index] = {
+/** One plain object per worker from `start` up to `end` (exclusive), in input order. */
+export function workerCreditsOf(columns: WorkerCreditColumns, start = 0, end = columns.count): WorkerCredit[] {
+  const workerCredits = new Array<WorkerCredit>(end - start);
+  for (let index = start; index < end; index += 1) {
+    workerCredits[index - start] = {
       worker_id: columns.assignments[index]!.worker_id,
       credits: creditsAt(columns, index),
       compute_share: columns.compute_share[index]!,

@@ -96,13 +96,14 @@ describe('contributionJson and realtimeDeltaJson', () => {
 
 describe('the routes that carry a contribution', () => {
   let app: FastifyInstance;
-  const settings = { ...DEFAULT_POLICY_SETTINGS, max_assignments: 400 };
-  // A job of 300 workers, made of sampled assignments renamed in order.
-  const sampled = fc.sample(jobs({ maxAssignments: 40 }), { numRuns: 120, seed: 11 });
+  const settings = { ...DEFAULT_POLICY_SETTINGS, max_assignments: 2500 };
+  // A job of 2500 workers, more than two blocks of the writer, made of sampled assignments over and over, renamed in order.
+  const sampled = fc.sample(jobs({ maxAssignments: 40 }), { numRuns: 50, seed: 11 });
+  const pool = sampled.flatMap((item) => item.assignments);
   const job: ContributionInput = {
     ...sampled[0]!,
     total_columns: 1_000_000,
-    assignments: sampled.flatMap((item) => item.assignments).slice(0, 300).map((item, index) => ({ ...item, worker_id: `worker-${index}` })),
+    assignments: Array.from({ length: 2500 }, (_, index) => ({ ...pool[index % pool.length]!, worker_id: `worker-${index}` })),
   };
 
   beforeAll(async () => {
@@ -115,7 +116,7 @@ describe('the routes that carry a contribution', () => {
   });
 
   it('answer POST /contribution with the bytes JSON.stringify gives', async () => {
-    expect(job.assignments).toHaveLength(300);
+    expect(job.assignments).toHaveLength(2500);
     const response = await postJson(app, '/contribution', job);
     expect(response.statusCode).toBe(200);
     expect(response.body).toBe(JSON.stringify(computeContribution(job, settings)));
