@@ -9,6 +9,7 @@
  * only, and would misstate how the cost grows. The repeated figure is printed alongside.
  */
 import { computeRealtimeDelta, DEFAULT_POLICY_SETTINGS, type PolicySettings, type RealtimeDeltaInput, type WorkerAssignment } from '../src/policy/index.js';
+import { realtimeDeltaJson } from '../src/http/contribution-json.js';
 import { measurePerCall } from './measure.js';
 
 /** Per-call time of the original Rust model, measured on this machine kind (microseconds). */
@@ -27,6 +28,8 @@ export interface RealtimeDeltaFigure {
   readonly repeated_job_us: number;
   /** The call, then reading `contribution.assignments`, which builds one object per worker. */
   readonly with_worker_objects_us: number;
+  /** The call, then writing the JSON response body as the HTTP layer does. */
+  readonly with_response_body_us: number;
   readonly reference_us: number;
   readonly ratio_to_reference: number;
   readonly ns_per_n_log2_n: number;
@@ -45,6 +48,7 @@ export function benchRealtimeDelta(): RealtimeDeltaFigure[] {
     const per_call_us = measurePerCall(() => computeRealtimeDelta(nextJob(), settings)) * 1e6;
     const repeated_job_us = measurePerCall(() => computeRealtimeDelta(jobs[0]!, settings)) * 1e6;
     const with_worker_objects_us = measurePerCall(() => computeRealtimeDelta(nextJob(), settings)?.contribution.assignments) * 1e6;
+    const with_response_body_us = measurePerCall(() => realtimeDeltaJson(computeRealtimeDelta(nextJob(), settings)!)) * 1e6;
     const reference_us = REFERENCE_US[workers]!;
     const ratio_to_reference = per_call_us / reference_us;
     const previous = figures.at(-1);
@@ -53,6 +57,7 @@ export function benchRealtimeDelta(): RealtimeDeltaFigure[] {
       per_call_us,
       repeated_job_us,
       with_worker_objects_us,
+      with_response_body_us,
       reference_us,
       ratio_to_reference,
       ns_per_n_log2_n: (per_call_us * 1000) / nLogN(workers),
