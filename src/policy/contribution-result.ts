@@ -16,7 +16,7 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
  * The descriptors are shared, not closures: objects given the same accessor pair share one hidden
  * class, so building a small result costs a few hundred nanoseconds rather than microseconds.
  */
-const LAZY_ASSIGNMENTS: PropertyDescriptor = { enumerable: true, configurable: true, get: buildAssignments, set: keepAssignments };
+const LAZY_ASSIGNMENTS: PropertyDescriptor = { enumerable: true, configurable: true, get: buildAssignments, set: replaceAssignments };
 const INSPECT_AS_PLAIN_OBJECT: PropertyDescriptor = { value: inspectAsPlainObject };
 
 export function contributionOf(policy_version: string, job_credit_budget: string, columns: WorkerCreditColumns): Contribution {
@@ -38,17 +38,24 @@ export function workerCreditColumnsOf(contribution: Contribution): WorkerCreditC
 
 function buildAssignments(this: Contribution): WorkerCredit[] {
   const assignments = workerCreditsOf(workerCreditColumnsOf(this)!);
-  keepAssignments.call(this, assignments);
+  // A frozen or sealed contribution keeps its accessor, and each read builds a fresh array.
+  keepAssignments(this, assignments);
   return assignments;
+}
+
+function replaceAssignments(this: Contribution, assignments: WorkerCredit[]): void {
+  if (!keepAssignments(this, assignments)) throw new TypeError("Cannot assign to read only property 'assignments' of a frozen contribution");
 }
 
 /**
  * Replaces the lazy accessor with an ordinary data property holding the array, and lets go of
- * the columns: from now on the array, which its holder may change, is the truth.
+ * the columns: from now on the array, which its holder may change, is the truth. False when the
+ * contribution is frozen or sealed and the accessor must stay.
  */
-function keepAssignments(this: Contribution, assignments: WorkerCredit[]): void {
-  Object.defineProperty(this, 'assignments', { value: assignments, enumerable: true, configurable: true, writable: true });
-  (this as { [COLUMNS]?: WorkerCreditColumns | undefined })[COLUMNS] = undefined;
+function keepAssignments(contribution: Contribution, assignments: WorkerCredit[]): boolean {
+  const kept = Reflect.defineProperty(contribution, 'assignments', { value: assignments, enumerable: true, configurable: true, writable: true });
+  if (kept) (contribution as { [COLUMNS]?: WorkerCreditColumns | undefined })[COLUMNS] = undefined;
+  return kept;
 }
 
 /** Shows the built array instead of `[Getter/Setter]` when the object is logged. */

@@ -69,6 +69,13 @@ describe('contributionJson and realtimeDeltaJson', () => {
     expect(contributionJson(contribution)).toContain('"credits":"changed"');
   });
 
+  it('write a frozen contribution from its columns, exactly', () => {
+    const job = fc.sample(jobs(), { numRuns: 1, seed: 5 })[0]!;
+    const frozen = Object.freeze(computeContribution(job));
+    frozen.assignments.forEach((item) => expect(item.worker_id).toMatch(/^w\d+$/));
+    expect(contributionJson(frozen)).toBe(JSON.stringify(computeContribution(job)));
+  });
+
   it('write a plain contribution, built by no policy, with JSON.stringify', () => {
     const plain: Contribution = { policy_version: 'divy-credit-1', job_credit_budget: '0.000000000', assignments: [] };
     expect(contributionJson(plain)).toBe('{"policy_version":"divy-credit-1","job_credit_budget":"0.000000000","assignments":[]}');

@@ -74,6 +74,20 @@ describe('a contribution read as a plain object', () => {
   });
 });
 
+describe('a frozen contribution', () => {
+  it('reads in full on every read, and refuses a new assignment list', () => {
+    const expected = plainCopy(computeContribution(README_JOB));
+    const frozen = Object.freeze(computeContribution(README_JOB));
+    expect(plainCopy(frozen)).toEqual(expected);
+    expect(frozen.assignments).toEqual(frozen.assignments);
+    expect(frozen.assignments).toHaveLength(2);
+    expect(() => {
+      (frozen as { assignments: WorkerCredit[] }).assignments = [];
+    }).toThrow(TypeError);
+    expect(workerCreditColumnsOf(frozen)).toBeDefined();
+  });
+});
+
 describe('the columns behind a contribution', () => {
   it('say exactly what assignments would, and are let go once assignments are built', () => {
     fc.assert(
