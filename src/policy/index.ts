@@ -12,4 +12,4 @@ export {
 export * from './limits.js';
 export type * from './types.js';
 export { workerCreditColumnsOf } from './contribution-result.js';
-export { creditsAt, workerCreditsOf, type CreditUnitColumn, type WorkerCreditColumns } from './worker-credit-columns.js';
+export { workerCreditsOf, type CreditUnitColumn, type WorkerCreditColumns } from './worker-credit-columns.js';

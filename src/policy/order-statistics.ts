@@ -24,12 +24,6 @@ export function median(values: Float64Array): number {
   return (below + at) / 2;
 }
 
-/** The value of rank `rank` (0-based, ascending) of a list of numbers without NaN. */
-export function valueOfRank(values: Float64Array, rank: number): number {
-  if (!(rank >= 0 && rank < values.length)) throw new RangeError(`rank ${rank} outside a list of ${values.length}`);
-  return selectInPlace(scratchCopy(values), rank);
-}
-
 /** The values of ranks `rank - 1` and `rank` (0-based, ascending), for 1 <= rank < length: one selection. */
 export function adjacentRanks(values: Float64Array, rank: number): { below: number; at: number } {
   if (!(rank >= 1 && rank < values.length)) throw new RangeError(`ranks ${rank - 1} and ${rank} outside a list of ${values.length}`);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { adjacentRanks, median, valueOfRank } from '../../src/policy/order-statistics.js';
+import { adjacentRanks, median } from '../../src/policy/order-statistics.js';
 
 const medianOf = (...values: number[]) => median(Float64Array.from(values));
 
@@ -86,36 +86,6 @@ describe('median', () => {
   });
 });
 
-describe('valueOfRank', () => {
-  it('finds every rank of a small list', () => {
-    const values = Float64Array.from([5, -1, 3, 3, 10, 0]);
-    expect([0, 1, 2, 3, 4, 5].map((rank) => valueOfRank(values, rank))).toEqual([-1, 0, 3, 3, 5, 10]);
-    expect(Array.from(values)).toEqual([5, -1, 3, 3, 10, 0]);
-  });
-
-  it('finds every rank of an input that exhausts the partition depth', () => {
-    const values = Float64Array.from(MEDIAN_OF_THREE_KILLER);
-    for (let rank = 0; rank < values.length; rank += 1) expect(valueOfRank(values, rank)).toBe(rank);
-  });
-
-  it('refuses a rank outside the list', () => {
-    const values = Float64Array.from([1, 2, 3]);
-    expect(() => valueOfRank(values, -1)).toThrow(RangeError);
-    expect(() => valueOfRank(values, 3)).toThrow(RangeError);
-    expect(() => valueOfRank(values, Number.NaN)).toThrow(RangeError);
-  });
-
-  it('agrees with a numeric sort at every rank', () => {
-    const listAndRank = awkwardLists.chain((list) => fc.tuple(fc.constant(list), fc.integer({ min: 0, max: list.length - 1 })));
-    fc.assert(
-      fc.property(listAndRank, ([list, rank]) => {
-        const sorted = [...list].sort((left, right) => left - right);
-        expect(valueOfRank(Float64Array.from(list), rank) + 0).toBe(sorted[rank]! + 0);
-      }),
-    );
-  });
-});
-
 describe('adjacentRanks', () => {
   it('finds the values of two neighbouring ranks, ties included', () => {
     const values = Float64Array.from([5, -1, 3, 3, 10, 0]);
@@ -125,11 +95,17 @@ describe('adjacentRanks', () => {
     expect(Array.from(values)).toEqual([5, -1, 3, 3, 10, 0]);
   });
 
+  it('finds every pair of ranks of an input that exhausts the partition depth', () => {
+    const values = Float64Array.from(MEDIAN_OF_THREE_KILLER);
+    for (let rank = 1; rank < values.length; rank += 1) expect(adjacentRanks(values, rank)).toEqual({ below: rank - 1, at: rank });
+  });
+
   it('refuses ranks without a rank below them inside the list', () => {
     const values = Float64Array.from([1, 2, 3]);
     expect(() => adjacentRanks(values, 0)).toThrow(RangeError);
     expect(() => adjacentRanks(values, 3)).toThrow(RangeError);
     expect(() => adjacentRanks(Float64Array.from([1]), 1)).toThrow(RangeError);
+    expect(() => adjacentRanks(values, Number.NaN)).toThrow(RangeError);
   });
 
   it('agrees with a numeric sort at every pair of neighbouring ranks', () => {
