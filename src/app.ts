@@ -15,6 +15,7 @@ import { consumptionRoutes } from './http/routes/consumption.js';
 import { contributionRoutes } from './http/routes/contribution.js';
 import { realtimeDeltaRoutes } from './http/routes/realtime-delta.js';
 import { serviceRoutes } from './http/routes/service.js';
+import { apiSchemas } from './http/schemas/api.js';
 import { DEFAULT_POLICY_SETTINGS, type PolicySettings } from './policy/index.js';
 
 export interface AppOptions {
@@ -48,12 +49,14 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   app.setNotFoundHandler(handleNotFound);
   addRequestLifecycle(app);
 
-  await app.register(swagger, openapiOptions);
+  const schemas = apiSchemas(settings);
+  await app.register(swagger, openapiOptions(schemas.docs));
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
-  await app.register(consumptionRoutes, { settings });
-  await app.register(contributionRoutes, { settings });
-  await app.register(realtimeDeltaRoutes, { settings });
-  await app.register(serviceRoutes, { settings });
+  const routeOptions = { settings, schemas };
+  await app.register(consumptionRoutes, routeOptions);
+  await app.register(contributionRoutes, routeOptions);
+  await app.register(realtimeDeltaRoutes, routeOptions);
+  await app.register(serviceRoutes, routeOptions);
   return app;
 }
 

@@ -5,7 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { bodyLimitBytesFor } from './http/body-limit.js';
+import { createSchemaDocs } from './http/schemas/docs.js';
+import { policyParametersSchema } from './http/schemas/policy-parameters.js';
 import {
+  ASSIGNMENTS_MAX_CEILING,
   ASSIGNMENTS_MAX_DEFAULT,
   CREDIT_SCALE_DEFAULT,
   CREDIT_SCALE_MAX,
@@ -41,22 +44,14 @@ const EnvironmentSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CREDIT_SCALE: integerSetting(CREDIT_SCALE_MIN, CREDIT_SCALE_MAX).default(CREDIT_SCALE_DEFAULT),
-  MAX_ASSIGNMENTS: integerSetting(1, 1_000_000).default(ASSIGNMENTS_MAX_DEFAULT),
+  MAX_ASSIGNMENTS: integerSetting(1, ASSIGNMENTS_MAX_CEILING).default(ASSIGNMENTS_MAX_DEFAULT),
   BODY_LIMIT_BYTES: integerSetting(1024, 1024 ** 3).optional(),
   SHUTDOWN_GRACE_MS: integerSetting(0, 3_600_000).default(10_000),
   POLICY_FILE: z.string().min(1).optional(),
 });
 
 /** A policy file names its own version and overrides any of the default parameters. */
-const PolicyFileSchema = z.strictObject({
-  version: z.string().min(1),
-  model_size_scale_gib: z.number().optional(),
-  min_execution_time_secs: z.number().optional(),
-  throughput_multiplier_min: z.number().optional(),
-  throughput_multiplier_max: z.number().optional(),
-  resource_multiplier_base: z.number().optional(),
-  resource_multiplier_span: z.number().optional(),
-});
+const PolicyFileSchema = policyParametersSchema(createSchemaDocs()).partial().required({ version: true });
 
 export function loadConfig(environment: NodeJS.ProcessEnv): Config {
   const parsed = EnvironmentSchema.safeParse(emptyAsUnset(environment));

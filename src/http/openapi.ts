@@ -1,5 +1,6 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
-import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import type { SchemaDocs } from './schemas/docs.js';
 
 export const DOCS_PREFIX = '/docs';
 
@@ -49,20 +50,24 @@ function pick<T>(record: Record<string, T>, keys: Set<string>): Record<string, T
   return Object.fromEntries(Object.entries(record).filter(([key]) => keys.has(key)));
 }
 
-export const openapiOptions: FastifyDynamicSwaggerOptions = {
-  openapi: {
-    openapi: '3.1.0',
-    info: {
-      title: 'Divy credit accounting',
-      version: '0.1.0',
-      description:
-        'Prices the work of distributed inference jobs in credits. Reserve with /quote, stream with /realtime-delta, settle with /settle. Money is exact: decimal strings, payouts sum exactly to the burn, deltas sum exactly to the settlement. The service is stateless: callers pass the counters already accounted.',
+/** The document of one app, whose schemas are documented in its own registry. */
+export function openapiOptions(docs: SchemaDocs): FastifyDynamicSwaggerOptions {
+  const transformObject = createJsonSchemaTransformObject({ schemaRegistry: docs });
+  return {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Divy credit accounting',
+        version: '0.1.0',
+        description:
+          'Prices the work of distributed inference jobs in credits. Reserve with /quote, stream with /realtime-delta, settle with /settle. Money is exact: decimal strings, payouts sum exactly to the burn, deltas sum exactly to the settlement. The service is stateless: callers pass the counters already accounted.',
+      },
+      tags: [
+        { name: 'accounting', description: 'Pricing and splitting credits.' },
+        { name: 'operations', description: 'Policy introspection and health.' },
+      ],
     },
-    tags: [
-      { name: 'accounting', description: 'Pricing and splitting credits.' },
-      { name: 'operations', description: 'Policy introspection and health.' },
-    ],
-  },
-  transform: jsonSchemaTransform,
-  transformObject: (input) => tidySchemaComponents(jsonSchemaTransformObject(input)),
-};
+    transform: createJsonSchemaTransform({ schemaRegistry: docs }),
+    transformObject: (input) => tidySchemaComponents(transformObject(input)),
+  };
+}

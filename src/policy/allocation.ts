@@ -4,10 +4,8 @@
  * units left over go one each to the largest exact remainders, ties to the earlier input. The
  * parts always sum to the total exactly.
  */
+import type { CreditUnits } from './credit-units.js';
 import { exactPartials, roundPartials } from './exact-sum.js';
-import { adjacentRanks } from './order-statistics.js';
-import { ScratchDoubles } from './scratch.js';
-import type { CreditUnitColumn } from './worker-credit-columns.js';
 
 /** Up to this total, floats hold every part exactly and bound every share's error (see allocateSafe). */
 const SAFE_TOTAL_UNITS_MAX = 2n ** 52n;
@@ -19,18 +17,15 @@ const SAFE_TOTAL_UNITS_MAX = 2n ** 52n;
 const SHARE_RELATIVE_ERROR = 2 ** -50;
 const SHARE_ABSOLUTE_ERROR = 2 ** -1000;
 
-const remainderScratch = new ScratchDoubles();
-const errorScratch = new ScratchDoubles();
-
 /**
  * `weight_partials` are the exact partials of the weights (see exactPartials), for a caller that
  * already holds them: on a large job, summing the weights is a fair part of the work.
  */
 export function allocateUnits(
   total_units: bigint,
-  weights: Float64Array,
+  weights: readonly number[],
   weight_partials: readonly number[] = exactPartials(weights),
-): CreditUnitColumn {
+): readonly CreditUnits[] {
   if (weights.length === 0) throw new RangeError('allocation needs at least one weight');
   if (total_units < 0n) throw new RangeError('allocation of a negative total');
   for (let index = 0; index < weights.length; index += 1) {
@@ -46,16 +41,16 @@ export function allocateUnits(
  * a proven error, so its floor is certain unless it lies that close to an integer, and a
  * remainder clearly above or below the cut needs no exact value. The few that remain, usually
  * none or a handful of tied workers, are computed as exact rationals. Parts below 2^52 are exact
- * as doubles, so they are returned in a Float64Array: one allocation however many parts.
+ * as doubles, so they are returned as numbers.
  */
-function allocateSafe(total: number, weights: Float64Array, partials: readonly number[]): Float64Array {
+function allocateSafe(total: number, weights: readonly number[], partials: readonly number[]): number[] {
   const count = weights.length;
   const weightSum = roundPartials(partials);
   const shares = new ExactShares(BigInt(total), weights, partials);
-  const parts = new Float64Array(count);
+  const parts = new Array<number>(count);
   // Each exact remainder lies within `error` of its float value.
-  const remainders = remainderScratch.take(count);
-  const errors = errorScratch.take(count);
+  const remainders = new Array<number>(count);
+  const errors = new Array<number>(count);
   let allocated = 0;
   for (let index = 0; index < count; index += 1) {
     const ideal = total * (weights[index]! / weightSum);
@@ -79,14 +74,17 @@ function allocateSafe(total: number, weights: Float64Array, partials: readonly n
 
 /**
  * Gives one unit to each of the `leftover` largest exact remainders, ties to the earlier input.
- * One selection splits the float remainders at the cut: at least `count - leftover` lie at or
- * below `below`, at least `leftover` at or above `at`. Whoever is surely above every upper bound
+ * Sorted, the float remainders split at the cut: at least `count - leftover` lie at or below
+ * `below`, at least `leftover` at or above `at`. Whoever is surely above every upper bound
  * of the first group is in, whoever is surely below every lower bound of the second is out, and
  * only those in between, near-ties at the cut, are ranked exactly.
  */
-function giveLeftover(parts: Float64Array, remainders: Float64Array, errors: Float64Array, leftover: number, shares: ExactShares): void {
+function giveLeftover(parts: number[], remainders: readonly number[], errors: readonly number[], leftover: number, shares: ExactShares): void {
   const count = parts.length;
-  const { below, at } = adjacentRanks(remainders, count - leftover);
+  // A typed array sorts numerically.
+  const sorted = Float64Array.from(remainders).sort();
+  const below = sorted[count - leftover - 1]!;
+  const at = sorted[count - leftover]!;
   let lowerGroupHigh = -Infinity;
   let upperGroupLow = Infinity;
   for (let index = 0; index < count; index += 1) {
@@ -124,7 +122,7 @@ class ExactShares {
 
   constructor(
     private readonly total: bigint,
-    private readonly weights: Float64Array,
+    private readonly weights: readonly number[],
     private readonly partials: readonly number[],
   ) {}
 
@@ -154,7 +152,7 @@ class ExactShares {
   }
 }
 
-function allocateExact(total: bigint, weights: Float64Array): bigint[] {
+function allocateExact(total: bigint, weights: readonly number[]): bigint[] {
   const scaledWeights = toCommonScale(weights);
   const scaledSum = scaledWeights.reduce((sum, weight) => sum + weight, 0n);
   const parts: bigint[] = [];
@@ -191,15 +189,15 @@ function scaled(value: Dyadic, exponent: number): bigint {
 }
 
 /** Every weight as an integer over the smallest exponent among them: their exact ratios. */
-function toCommonScale(weights: Float64Array): bigint[] {
-  const decomposed = Array.from(weights, decompose);
+function toCommonScale(weights: readonly number[]): bigint[] {
+  const decomposed = weights.map(decompose);
   const lowest = decomposed.reduce((least, part) => Math.min(least, part.exponent), Infinity);
   return decomposed.map((part) => scaled(part, lowest));
 }
 
-const bits = new DataView(new ArrayBuffer(8));
-
 function decompose(value: number): Dyadic {
+  // A view of its own per call: the exact path is the rare one, and a pure module shares no scratch.
+  const bits = new DataView(new ArrayBuffer(8));
   bits.setFloat64(0, value);
   const high = bits.getUint32(0);
   const low = bits.getUint32(4);

@@ -17,17 +17,17 @@ export function settleConsumption(input: SettleInput, settings: PolicySettings =
 function priceJob(
   prompt_tokens: number,
   completion_tokens: number,
-  completion_field: string,
+  completion_field: 'requested_completion_tokens' | 'actual_completion_tokens',
   total_model_bytes: number,
   settings: PolicySettings,
 ): Consumption {
   const check = new RuleCheck();
-  const promptValid = check.tokenCount('/prompt_tokens', prompt_tokens);
-  const completionValid = check.tokenCount(`/${completion_field}`, completion_tokens);
+  const promptValid = check.field('/prompt_tokens', prompt_tokens, 'prompt_tokens');
+  const completionValid = check.field(`/${completion_field}`, completion_tokens, completion_field);
   if (promptValid && completionValid) {
     checkRequestTokens(check, `/${completion_field}`, `prompt_tokens + ${completion_field}`, prompt_tokens + completion_tokens);
   }
-  check.byteCount('/total_model_bytes', total_model_bytes);
+  check.field('/total_model_bytes', total_model_bytes, 'total_model_bytes');
   check.conclude();
   const price = tokenPrice(total_model_bytes, settings);
   return consumptionOf(price, creditUnitsForTokens(prompt_tokens, price), creditUnitsForTokens(completion_tokens, price), settings);

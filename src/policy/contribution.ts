@@ -1,13 +1,20 @@
 import { allocateUnits } from './allocation.js';
-import { contributionOf } from './contribution-result.js';
 import { formatCreditUnits } from './credit-units.js';
 import { exactPartials, exactSum, roundPartials } from './exact-sum.js';
 import { checkAssignments, checkRequestTokens, checkTotalColumns, RuleCheck } from './input-rules.js';
-import { median } from './order-statistics.js';
+import { median } from './median.js';
 import { DEFAULT_POLICY_SETTINGS, type PolicyParameters, type PolicySettings } from './parameters.js';
 import { creditUnitsForTokens, tokenPrice } from './token-price.js';
-import type { Contribution, ContributionInput, WorkerAssignment } from './types.js';
-import { allocateDoubleColumns, type DoubleColumns } from './worker-credit-columns.js';
+import type { Contribution, ContributionInput, WorkerAssignment, WorkerCredit } from './types.js';
+import {
+  computeUnits,
+  measuredServiceRate,
+  memoryPressure,
+  referenceServiceRate,
+  resourcePressureMultiplier,
+  shardFraction,
+  throughputMultiplier,
+} from './worker-factors.js';
 
 /** The part of a job that decides how its credits are split among its workers. */
 export interface JobShape {
@@ -17,10 +24,7 @@ export interface JobShape {
 }
 
 /** Splits the credits of a whole job, `(prompt + completion) * model_size_factor`, among its workers. */
-export function computeContribution(
-  input: ContributionInput,
-  settings: PolicySettings = DEFAULT_POLICY_SETTINGS,
-): Contribution {
+export function computeContribution(input: ContributionInput, settings: PolicySettings = DEFAULT_POLICY_SETTINGS): Contribution {
   checkContributionInput(input, settings);
   const price = tokenPrice(input.total_model_bytes, settings);
   const budget_units = creditUnitsForTokens(input.prompt_tokens, price) + creditUnitsForTokens(input.completion_tokens, price);
@@ -29,8 +33,8 @@ export function computeContribution(
 
 function checkContributionInput(input: ContributionInput, settings: PolicySettings): void {
   const check = new RuleCheck();
-  const promptValid = check.tokenCount('/prompt_tokens', input.prompt_tokens);
-  const completionValid = check.tokenCount('/completion_tokens', input.completion_tokens);
+  const promptValid = check.field('/prompt_tokens', input.prompt_tokens, 'prompt_tokens');
+  const completionValid = check.field('/completion_tokens', input.completion_tokens, 'completion_tokens');
   if (promptValid && completionValid) {
     const tokens = input.prompt_tokens + input.completion_tokens;
     if (tokens === 0) {
@@ -38,10 +42,27 @@ function checkContributionInput(input: ContributionInput, settings: PolicySettin
     }
     checkRequestTokens(check, '/completion_tokens', 'prompt_tokens + completion_tokens', tokens);
   }
-  check.byteCount('/total_model_bytes', input.total_model_bytes);
+  check.field('/total_model_bytes', input.total_model_bytes, 'total_model_bytes');
   const columnsValid = checkTotalColumns(check, input.total_columns);
   checkAssignments(check, input.assignments, columnsValid ? input.total_columns : undefined, settings.max_assignments, true);
   check.conclude();
+}
+
+/** A worker's measurements: what it was given and how fast it ran. */
+interface Measured {
+  readonly compute_units: number;
+  readonly measured_service_rate: number;
+  readonly memory_pressure: number;
+}
+
+function measure(assignment: WorkerAssignment, job: JobShape, parameters: PolicyParameters): Measured {
+  const fraction = shardFraction(assignment, job.total_columns);
+  const compute_units = computeUnits(assignment, fraction);
+  return {
+    compute_units,
+    measured_service_rate: measuredServiceRate(assignment, compute_units, parameters),
+    memory_pressure: memoryPressure(assignment, job.total_model_bytes, fraction),
+  };
 }
 
 /**
@@ -50,66 +71,32 @@ function checkContributionInput(input: ContributionInput, settings: PolicySettin
  * pressure; the credits follow the normalized weights and sum exactly to the budget.
  */
 export function splitCredits(budget_units: bigint, job: JobShape, settings: PolicySettings): Contribution {
-  const { parameters } = settings;
-  const count = job.assignments.length;
-  const columns = allocateDoubleColumns(count);
-  measureWorkers(job, parameters, columns);
-  const reference_service_rate = median(columns.measured_service_rate);
-  weighWorkers(columns, reference_service_rate, parameters);
-  // The weights are staged in the share column, which is normalized once they are allocated.
-  const weights = columns.normalized_contribution_share;
+  const { parameters, credit_scale } = settings;
+  const measured = job.assignments.map((assignment) => measure(assignment, job, parameters));
+  // Correctly rounded sums do not depend on the order of the workers.
+  const computeTotal = exactSum(measured.map((worker) => worker.compute_units));
+  const reference_service_rate = referenceServiceRate(median(measured.map((worker) => worker.measured_service_rate)), parameters);
+  const factors = measured.map((worker) => ({
+    compute_share: worker.compute_units / computeTotal,
+    throughput_multiplier: throughputMultiplier(worker.measured_service_rate, reference_service_rate, parameters),
+    resource_pressure_multiplier: resourcePressureMultiplier(worker.memory_pressure, parameters),
+  }));
+  const weights = factors.map((factor) => factor.compute_share * factor.throughput_multiplier * factor.resource_pressure_multiplier);
   const weightPartials = exactPartials(weights);
-  const credit_units = allocateUnits(budget_units, weights, weightPartials);
   const weightTotal = roundPartials(weightPartials);
-  for (let index = 0; index < count; index += 1) weights[index] = weights[index]! / weightTotal;
-  // Spelled out: an object spread here costs more than the rest of a small job.
-  return contributionOf(parameters.version, formatCreditUnits(budget_units, settings.credit_scale), {
-    count,
-    credit_scale: settings.credit_scale,
-    assignments: job.assignments,
-    credit_units,
-    compute_share: columns.compute_share,
-    throughput_multiplier: columns.throughput_multiplier,
-    resource_pressure_multiplier: columns.resource_pressure_multiplier,
-    normalized_contribution_share: weights,
-    measured_service_rate: columns.measured_service_rate,
-    reference_service_rate,
-    memory_pressure: columns.memory_pressure,
-  });
-}
-
-/** Each worker's compute units (staged in the share column), measured service rate and memory pressure. */
-function measureWorkers(job: JobShape, parameters: PolicyParameters, columns: DoubleColumns): void {
-  const { assignments } = job;
-  const { compute_share: computeUnits, measured_service_rate: serviceRates, memory_pressure: memoryPressures } = columns;
-  for (let index = 0; index < assignments.length; index += 1) {
-    const assignment = assignments[index]!;
-    const shardFraction = (assignment.shard_column_end - assignment.shard_column_start) / job.total_columns;
-    const units = assignment.assigned_capacity_units * shardFraction;
-    const executionTimeSecs = Math.max(assignment.execution_time_ms / 1000, parameters.min_execution_time_secs);
-    computeUnits[index] = units;
-    serviceRates[index] = units / executionTimeSecs;
-    memoryPressures[index] = clamp((job.total_model_bytes * shardFraction) / assignment.available_memory_bytes, 0, 1);
-  }
-}
-
-/** Each worker's three factors and their product, the weight (staged in the normalized share column). */
-function weighWorkers(columns: DoubleColumns, referenceRate: number, parameters: PolicyParameters): void {
-  const { compute_share: computeShares, measured_service_rate: serviceRates, memory_pressure: memoryPressures } = columns;
-  const { throughput_multiplier: throughputMultipliers, resource_pressure_multiplier: resourceMultipliers } = columns;
-  const weights = columns.normalized_contribution_share;
-  const computeTotal = exactSum(computeShares);
-  for (let index = 0; index < computeShares.length; index += 1) {
-    const computeShare = computeShares[index]! / computeTotal;
-    const throughputMultiplier = clamp(serviceRates[index]! / referenceRate, parameters.throughput_multiplier_min, parameters.throughput_multiplier_max);
-    const resourceMultiplier = parameters.resource_multiplier_base + parameters.resource_multiplier_span * memoryPressures[index]!;
-    computeShares[index] = computeShare;
-    throughputMultipliers[index] = throughputMultiplier;
-    resourceMultipliers[index] = resourceMultiplier;
-    weights[index] = computeShare * throughputMultiplier * resourceMultiplier;
-  }
-}
-
-function clamp(value: number, low: number, high: number): number {
-  return Math.min(Math.max(value, low), high);
+  const creditUnits = allocateUnits(budget_units, weights, weightPartials);
+  const assignments = job.assignments.map(
+    (assignment, index): WorkerCredit => ({
+      worker_id: assignment.worker_id,
+      credits: formatCreditUnits(creditUnits[index]!, credit_scale),
+      compute_share: factors[index]!.compute_share,
+      throughput_multiplier: factors[index]!.throughput_multiplier,
+      resource_pressure_multiplier: factors[index]!.resource_pressure_multiplier,
+      normalized_contribution_share: weights[index]! / weightTotal,
+      measured_service_rate: measured[index]!.measured_service_rate,
+      reference_service_rate,
+      memory_pressure: measured[index]!.memory_pressure,
+    }),
+  );
+  return { policy_version: parameters.version, job_credit_budget: formatCreditUnits(budget_units, credit_scale), assignments };
 }

@@ -5,11 +5,15 @@ export { PolicyInputError, type PolicyViolation } from './errors.js';
 export {
   DEFAULT_POLICY_PARAMETERS,
   DEFAULT_POLICY_SETTINGS,
+  DEFAULT_POLICY_VERSION,
+  PARAMETER_NAMES,
+  PARAMETER_SPECS,
   settingsProblems,
+  type ParameterName,
+  type ParameterSpec,
   type PolicyParameters,
   type PolicySettings,
 } from './parameters.js';
 export * from './limits.js';
+export * from './input-ranges.js';
 export type * from './types.js';
-export { workerCreditColumnsOf } from './contribution-result.js';
-export { workerCreditsOf, type CreditUnitColumn, type WorkerCreditColumns } from './worker-credit-columns.js';

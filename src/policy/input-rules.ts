@@ -1,10 +1,5 @@
 import { PolicyInputError, type PolicyViolation } from './errors.js';
-import {
-  BYTE_COUNT_MAX,
-  TOKEN_COUNT_MAX,
-  WORKER_ID_LENGTH_MAX,
-  WORKER_ID_LENGTH_MIN,
-} from './limits.js';
+import { INPUT_RANGES, isInRange, rangeRule, REQUEST_TOKENS_MAX, WORKER_ID_LENGTH, type RangedField } from './input-ranges.js';
 import type { WorkerAssignment } from './types.js';
 
 /** A bad job can break a rule in every one of its assignments; the first ones are enough to fix it. */
@@ -24,19 +19,12 @@ export class RuleCheck {
     return this.violationCount === 0;
   }
 
-  /** Checks an integer in [min, max]; true when the value obeys. */
-  integer(path: string, value: unknown, min: number, max: number): value is number {
-    if (isIntegerIn(value, min, max)) return true;
-    this.fail(path, integerRule(min, max));
+  /** Checks an integer within the range of `field`; true when the value obeys. */
+  field(path: string, value: unknown, field: RangedField): value is number {
+    const range = INPUT_RANGES[field];
+    if (isInRange(value, range)) return true;
+    this.fail(path, rangeRule(range));
     return false;
-  }
-
-  tokenCount(path: string, value: unknown): value is number {
-    return this.integer(path, value, 0, TOKEN_COUNT_MAX);
-  }
-
-  byteCount(path: string, value: unknown, min = 0): value is number {
-    return this.integer(path, value, min, BYTE_COUNT_MAX);
   }
 
   boolean(path: string, value: unknown): value is boolean {
@@ -51,21 +39,13 @@ export class RuleCheck {
   }
 }
 
-export function isIntegerIn(value: unknown, min: number, max: number): value is number {
-  return Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
-}
-
-function integerRule(min: number, max: number): string {
-  return `must be an integer from ${min} to ${max}`;
-}
-
-/** The tokens one request prices must fit the 32-bit counters the ledger keeps. */
+/** The tokens one request prices must fit the model's 32-bit counters. */
 export function checkRequestTokens(check: RuleCheck, path: string, names: string, tokens: number): void {
-  if (tokens > TOKEN_COUNT_MAX) check.fail(path, `${names} must be at most ${TOKEN_COUNT_MAX}`);
+  if (tokens > REQUEST_TOKENS_MAX) check.fail(path, `${names} must be at most ${REQUEST_TOKENS_MAX}`);
 }
 
 export function checkTotalColumns(check: RuleCheck, total_columns: unknown): total_columns is number {
-  return check.integer('/total_columns', total_columns, 1, TOKEN_COUNT_MAX);
+  return check.field('/total_columns', total_columns, 'total_columns');
 }
 
 /**
@@ -103,13 +83,13 @@ function checkAssignment(
   total_columns: number | undefined,
 ): void {
   if (!isWorkerId(assignment.worker_id)) check.fail(assignmentPath(index, 'worker_id'), WORKER_ID_RULE);
-  checkAssignmentInteger(check, index, 'execution_time_ms', assignment.execution_time_ms, 0, BYTE_COUNT_MAX);
-  checkAssignmentInteger(check, index, 'assigned_capacity_units', assignment.assigned_capacity_units, 1, BYTE_COUNT_MAX);
-  checkAssignmentInteger(check, index, 'available_memory_bytes', assignment.available_memory_bytes, 1, BYTE_COUNT_MAX);
+  checkAssignmentField(check, index, 'execution_time_ms', assignment.execution_time_ms);
+  checkAssignmentField(check, index, 'assigned_capacity_units', assignment.assigned_capacity_units);
+  checkAssignmentField(check, index, 'available_memory_bytes', assignment.available_memory_bytes);
   const start = assignment.shard_column_start;
   const end = assignment.shard_column_end;
-  const startValid = checkAssignmentInteger(check, index, 'shard_column_start', start, 0, TOKEN_COUNT_MAX);
-  const endValid = checkAssignmentInteger(check, index, 'shard_column_end', end, 0, TOKEN_COUNT_MAX);
+  const startValid = checkAssignmentField(check, index, 'shard_column_start', start);
+  const endValid = checkAssignmentField(check, index, 'shard_column_end', end);
   if (!startValid || !endValid) return;
   if (end <= start) {
     check.fail(assignmentPath(index, 'shard_column_end'), `must be greater than shard_column_start (${start})`);
@@ -118,17 +98,11 @@ function checkAssignment(
   }
 }
 
-/** RuleCheck.integer for an assignment field, with the path built only on failure. */
-function checkAssignmentInteger(
-  check: RuleCheck,
-  index: number,
-  field: keyof WorkerAssignment,
-  value: unknown,
-  min: number,
-  max: number,
-): boolean {
-  if (isIntegerIn(value, min, max)) return true;
-  check.fail(assignmentPath(index, field), integerRule(min, max));
+/** RuleCheck.field for an assignment field, with the path built only on failure. */
+function checkAssignmentField(check: RuleCheck, index: number, field: RangedField & keyof WorkerAssignment, value: unknown): boolean {
+  const range = INPUT_RANGES[field];
+  if (isInRange(value, range)) return true;
+  check.fail(assignmentPath(index, field), rangeRule(range));
   return false;
 }
 
@@ -136,12 +110,12 @@ function assignmentPath(index: number, field: string): string {
   return `/assignments/${index}/${field}`;
 }
 
-const WORKER_ID_RULE = `must be a string of ${WORKER_ID_LENGTH_MIN} to ${WORKER_ID_LENGTH_MAX} characters`;
+const WORKER_ID_RULE = `must be a string of ${WORKER_ID_LENGTH.min} to ${WORKER_ID_LENGTH.max} characters`;
 
 /** Counted in Unicode code points, the characters a person sees; the UTF-16 length bounds it from above. */
 function isWorkerId(worker_id: unknown): boolean {
-  if (typeof worker_id !== 'string' || worker_id.length < WORKER_ID_LENGTH_MIN) return false;
-  return worker_id.length <= WORKER_ID_LENGTH_MAX || codePointCount(worker_id) <= WORKER_ID_LENGTH_MAX;
+  if (typeof worker_id !== 'string' || worker_id.length < WORKER_ID_LENGTH.min) return false;
+  return worker_id.length <= WORKER_ID_LENGTH.max || codePointCount(worker_id) <= WORKER_ID_LENGTH.max;
 }
 
 function codePointCount(text: string): number {

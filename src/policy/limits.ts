@@ -1,18 +1,19 @@
-/** Largest token count (and `total_columns`) accepted: counters are unsigned 32-bit on the wire. */
-export const TOKEN_COUNT_MAX = 2 ** 32 - 1;
-
-/** Largest byte count or `execution_time_ms` accepted: beyond it a JSON number stops being an exact integer. */
-export const BYTE_COUNT_MAX = Number.MAX_SAFE_INTEGER;
-
-export const WORKER_ID_LENGTH_MIN = 1;
-export const WORKER_ID_LENGTH_MAX = 256;
-
-/** Default bound on the assignments of one job; the service may configure another. */
-export const ASSIGNMENTS_MAX_DEFAULT = 10_000;
+/**
+ * The bounds a deployment works within, beside the model itself: the money scale and the size
+ * of one job. The ranges of single input fields live in input-ranges.ts.
+ */
 
 /** Credit scale range: 10^18 units per credit keeps every budget an exact bigint and a short string. */
 export const CREDIT_SCALE_MIN = 0;
 export const CREDIT_SCALE_MAX = 18;
 export const CREDIT_SCALE_DEFAULT = 9;
+
+/** Default bound on the assignments of one job; a deployment may configure another within the range below. */
+export const ASSIGNMENTS_MAX_DEFAULT = 10_000;
+/**
+ * The largest bound a deployment may configure. The weight floors of the model cannot bind up to
+ * here (see worker-factors.ts), and a job this size still fits in memory many times over.
+ */
+export const ASSIGNMENTS_MAX_CEILING = 1_000_000;
 
 export const BYTES_PER_GIB = 2 ** 30;

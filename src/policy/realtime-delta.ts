@@ -36,11 +36,11 @@ export function computeRealtimeDelta(
 
 function checkRealtimeDeltaInput(input: RealtimeDeltaInput, settings: PolicySettings): void {
   const check = new RuleCheck();
-  const promptValid = check.tokenCount('/prompt_tokens', input.prompt_tokens);
-  const frontierValid = check.tokenCount('/frontier_completion_tokens', input.frontier_completion_tokens);
-  const accountedValid = check.tokenCount('/accounted_completion_tokens', input.accounted_completion_tokens);
+  const promptValid = check.field('/prompt_tokens', input.prompt_tokens, 'prompt_tokens');
+  const frontierValid = check.field('/frontier_completion_tokens', input.frontier_completion_tokens, 'frontier_completion_tokens');
+  const accountedValid = check.field('/accounted_completion_tokens', input.accounted_completion_tokens, 'accounted_completion_tokens');
   const flagValid = check.boolean('/prompt_credits_accounted', input.prompt_credits_accounted);
-  check.byteCount('/total_model_bytes', input.total_model_bytes);
+  check.field('/total_model_bytes', input.total_model_bytes, 'total_model_bytes');
   const columnsValid = checkTotalColumns(check, input.total_columns);
   // Until the counters are known good, assume there is something to split, so that a missing
   // assignment list is reported together with everything else.

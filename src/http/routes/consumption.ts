@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { quoteConsumption, settleConsumption, type PolicySettings } from '../../policy/index.js';
-import { QuoteRequestSchema, QuoteResponseSchema, SettleRequestSchema, SettleResponseSchema } from '../schemas/consumption.js';
-import { BODY_PROBLEM_RESPONSES } from '../schemas/problem.js';
+import { quoteConsumption, settleConsumption } from '../../policy/index.js';
+import type { RouteOptions } from './options.js';
 
-export const consumptionRoutes: FastifyPluginAsyncZod<{ settings: PolicySettings }> = async (app, { settings }) => {
+export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { settings, schemas }) => {
+  const { consumption, problems } = schemas;
   app.post(
     '/quote',
     {
@@ -12,8 +12,8 @@ export const consumptionRoutes: FastifyPluginAsyncZod<{ settings: PolicySettings
         summary: 'Reserve: price a job before it starts',
         description:
           'Prices the prompt tokens plus the requested completion tokens, scaled by model size. Wallet services reserve this amount before the job runs.',
-        body: QuoteRequestSchema,
-        response: { 200: QuoteResponseSchema, ...BODY_PROBLEM_RESPONSES },
+        body: consumption.quoteRequest,
+        response: { 200: consumption.quoteResponse, ...problems.bodyResponses },
       },
     },
     async (request) => quoteConsumption(request.body, settings),
@@ -27,8 +27,8 @@ export const consumptionRoutes: FastifyPluginAsyncZod<{ settings: PolicySettings
         summary: 'Settle: price what a finished job consumed',
         description:
           'Prices the prompt tokens plus the completion tokens actually produced. Equals, to the unit, the sum of the job\'s realtime deltas.',
-        body: SettleRequestSchema,
-        response: { 200: SettleResponseSchema, ...BODY_PROBLEM_RESPONSES },
+        body: consumption.settleRequest,
+        response: { 200: consumption.settleResponse, ...problems.bodyResponses },
       },
     },
     async (request) => settleConsumption(request.body, settings),

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { PolicySettings } from '../../policy/index.js';
-import { problemResponse } from '../schemas/problem.js';
-import { HealthSchema, PolicyDocumentSchema } from '../schemas/service.js';
+import type { RouteOptions } from './options.js';
 
-export const serviceRoutes: FastifyPluginAsyncZod<{ settings: PolicySettings }> = async (app, { settings }) => {
+export const serviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { settings, schemas }) => {
+  const { service, problems } = schemas;
   const { version, ...parameters } = settings.parameters;
   const policyDocument = {
     policy_version: version,
@@ -18,7 +17,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ settings: PolicySettings }> 
       schema: {
         tags: ['operations'],
         summary: 'The active policy parameters, their version and the credit scale',
-        response: { 200: PolicyDocumentSchema },
+        response: { 200: service.policyDocument },
       },
     },
     async () => policyDocument,
@@ -26,7 +25,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ settings: PolicySettings }> 
 
   app.get(
     '/healthz',
-    { schema: { tags: ['operations'], summary: 'Liveness: the process answers', response: { 200: HealthSchema } } },
+    { schema: { tags: ['operations'], summary: 'Liveness: the process answers', response: { 200: service.health } } },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -36,7 +35,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<{ settings: PolicySettings }> 
       schema: {
         tags: ['operations'],
         summary: 'Readiness: the service takes traffic (503 while shutting down)',
-        response: { 200: HealthSchema, 503: problemResponse('The service is shutting down.') },
+        response: { 200: service.health, 503: problems.response('The service is shutting down.') },
       },
     },
     async () => ({ status: 'ready' as const }),

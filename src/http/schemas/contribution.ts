@@ -1,61 +1,98 @@
 import { z } from 'zod';
-import { computeContribution, TOKEN_COUNT_MAX } from '../../policy/index.js';
+import { computeContribution, computeRealtimeDelta, REQUEST_TOKENS_MAX } from '../../policy/index.js';
 import { policyVersionField } from './consumption.js';
-import { CONTRIBUTION_EXAMPLE } from './examples.js';
+import type { SchemaContext } from './context.js';
+import { described } from './docs.js';
+import { CONTRIBUTION_EXAMPLE, exampleSettings, REALTIME_DELTA_EXAMPLE } from './examples.js';
 import { creditField, integerField, ratioField } from './fields.js';
-import { assignmentsField, promptTokensField, totalColumnsField, totalModelBytesField } from './job.js';
+import type { JobSchemas } from './job.js';
 
-export const ContributionRequestSchema = z
-  .strictObject({
-    prompt_tokens: promptTokensField,
-    completion_tokens: integerField(
-      'Completion tokens of the job (tokens). prompt_tokens + completion_tokens is from 1 to 4294967295.',
-      0,
-      TOKEN_COUNT_MAX,
-      180,
+export function contributionSchemas(context: SchemaContext, job: JobSchemas) {
+  const { docs, settings } = context;
+  const { parameters, credit_scale } = settings;
+  const priced = exampleSettings(settings);
+  const example = computeContribution(CONTRIBUTION_EXAMPLE, priced);
+  // Field examples are the fast worker of the README's realtime delta.
+  const deltaExample = computeRealtimeDelta(REALTIME_DELTA_EXAMPLE, priced)!;
+  const worker = deltaExample.contribution.assignments[0]!;
+  const workerCredit = described(
+    docs,
+    z.object({
+      worker_id: described(docs, z.string(), { description: 'The worker, as in the request.', example: worker.worker_id }),
+      credits: creditField(
+        docs,
+        credit_scale,
+        'What the worker earns: job_credit_budget x normalized_contribution_share, by largest remainder',
+        worker.credits,
+      ),
+      compute_share: ratioField(docs, 'The worker\'s compute units over all workers\' (ratio, 0 to 1).', worker.compute_share),
+      throughput_multiplier: ratioField(
+        docs,
+        `measured_service_rate / reference_service_rate, clamped to [${parameters.throughput_multiplier_min}, ${parameters.throughput_multiplier_max}] (ratio).`,
+        worker.throughput_multiplier,
+      ),
+      resource_pressure_multiplier: ratioField(
+        docs,
+        `${parameters.resource_multiplier_base} + ${parameters.resource_multiplier_span} x memory_pressure (ratio).`,
+        worker.resource_pressure_multiplier,
+      ),
+      normalized_contribution_share: ratioField(
+        docs,
+        'compute_share x throughput_multiplier x resource_pressure_multiplier, normalized over all workers (ratio, 0 to 1).',
+        worker.normalized_contribution_share,
+      ),
+      measured_service_rate: ratioField(
+        docs,
+        `Compute units per second: capacity x shard fraction / max(execution time, ${parameters.min_execution_time_secs} s).`,
+        worker.measured_service_rate,
+      ),
+      reference_service_rate: ratioField(
+        docs,
+        `Median measured_service_rate of the job's workers, at least ${parameters.reference_service_rate_min} (compute units per second).`,
+        worker.reference_service_rate,
+      ),
+      memory_pressure: ratioField(
+        docs,
+        'total_model_bytes x shard fraction / available_memory_bytes, clamped to [0, 1] (ratio).',
+        worker.memory_pressure,
+      ),
+    }),
+    { id: 'WorkerCredit', description: 'What one worker earns, with every factor that decided it.' },
+  );
+  const contribution = described(
+    docs,
+    z.object({
+      policy_version: policyVersionField(context),
+      job_credit_budget: creditField(
+        docs,
+        credit_scale,
+        'The credits split among the workers; their credits sum to it exactly',
+        deltaExample.contribution.job_credit_budget,
+      ),
+      assignments: described(docs, z.array(workerCredit), { description: 'One entry per assignment, in request order.' }),
+    }),
+    { id: 'Contribution', description: 'A budget split among the workers of a job.', examples: [example] },
+  );
+  return {
+    contribution,
+    contributionRequest: described(
+      docs,
+      z.strictObject({
+        prompt_tokens: job.promptTokens,
+        completion_tokens: integerField(
+          docs,
+          'completion_tokens',
+          `Completion tokens of the job (tokens). prompt_tokens + completion_tokens is from 1 to ${REQUEST_TOKENS_MAX}.`,
+          CONTRIBUTION_EXAMPLE.completion_tokens,
+        ),
+        total_model_bytes: job.totalModelBytes,
+        total_columns: job.totalColumns,
+        assignments: job.assignments,
+      }),
+      { description: 'A whole job whose credits are to be split among its workers.', examples: [CONTRIBUTION_EXAMPLE] },
     ),
-    total_model_bytes: totalModelBytesField,
-    total_columns: totalColumnsField,
-    assignments: assignmentsField,
-  })
-  .meta({ description: 'A whole job whose credits are to be split among its workers.', examples: [CONTRIBUTION_EXAMPLE] });
+    contributionResponse: described(docs, contribution, { description: 'The job\'s credits, split among its workers.' }),
+  };
+}
 
-export const WorkerCreditSchema = z
-  .object({
-    worker_id: z.string().meta({ description: 'The worker, as in the request.', example: 'fast-metal' }),
-    credits: creditField('What the worker earns: job_credit_budget x normalized_contribution_share, largest remainder', '13.714285714'),
-    compute_share: ratioField('The worker\'s compute units over all workers\' (ratio, 0 to 1).', 0.6666666666666666),
-    throughput_multiplier: ratioField(
-      'measured_service_rate / reference_service_rate, clamped to [0.5, 1.5] (ratio).',
-      1.5,
-    ),
-    resource_pressure_multiplier: ratioField('0.85 + 0.30 x memory_pressure (ratio).', 1.15),
-    normalized_contribution_share: ratioField(
-      'compute_share x throughput_multiplier x resource_pressure_multiplier, normalized over all workers (ratio, 0 to 1).',
-      0.8571428571428571,
-    ),
-    measured_service_rate: ratioField(
-      'Compute units per second: capacity x shard fraction / max(execution time, 1 ms) (compute units per second).',
-      13.333333333333334,
-    ),
-    reference_service_rate: ratioField('Median measured_service_rate of the job\'s workers (compute units per second).', 7.777777777777779),
-    memory_pressure: ratioField(
-      'total_model_bytes x shard fraction / available_memory_bytes, clamped to [0, 1] (ratio).',
-      1,
-    ),
-  })
-  .meta({ id: 'WorkerCredit', description: 'What one worker earns, with every factor that decided it.' });
-
-export const ContributionSchema = z
-  .object({
-    policy_version: policyVersionField,
-    job_credit_budget: creditField('The credits split among the workers; their credits sum to it exactly', '16.000000000'),
-    assignments: z.array(WorkerCreditSchema).meta({ description: 'One entry per assignment, in request order.' }),
-  })
-  .meta({
-    id: 'Contribution',
-    description: 'A budget split among the workers of a job.',
-    examples: [computeContribution(CONTRIBUTION_EXAMPLE)],
-  });
-
-export const ContributionResponseSchema = ContributionSchema.meta({ description: 'The job\'s credits, split among its workers.' });
+export type ContributionSchemas = ReturnType<typeof contributionSchemas>;

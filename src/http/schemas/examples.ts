@@ -1,9 +1,10 @@
 /**
  * The worked example of the original model's README: a 64 GiB model split over a fast Metal
  * worker and a slow CPU worker. Request examples are these bodies; response examples are what
- * the policy computes for them, so the documentation cannot drift from the service.
+ * the policy computes for them under the active policy, so the documentation cannot drift from
+ * the service.
  */
-import type { ContributionInput, QuoteInput, RealtimeDeltaInput, SettleInput, WorkerAssignment } from '../../policy/index.js';
+import type { ContributionInput, PolicySettings, QuoteInput, RealtimeDeltaInput, SettleInput, WorkerAssignment } from '../../policy/index.js';
 
 const MODEL_BYTES_64_GIB = 68_719_476_736;
 
@@ -55,3 +56,11 @@ export const REALTIME_DELTA_EXAMPLE: RealtimeDeltaInput = {
   total_columns: 8192,
   assignments: EXAMPLE_ASSIGNMENTS,
 };
+
+/**
+ * The settings the examples are priced under: the active ones, except that a deployment whose
+ * jobs hold fewer workers than the example still shows what the example would earn.
+ */
+export function exampleSettings(settings: PolicySettings): PolicySettings {
+  return { ...settings, max_assignments: Math.max(settings.max_assignments, EXAMPLE_ASSIGNMENTS.length) };
+}

@@ -1,21 +1,27 @@
 /**
  * Field builders. Request fields check JSON types only (a type mistake is a 400); the ranges
- * they document are rules of the policy, which reports them as 422 with the same wording.
+ * they document come from the policy's table and are its rules, reported as 422 with the same
+ * wording.
  */
 import { z } from 'zod';
+import { INPUT_RANGES, type IntegerRange, type RangedField } from '../../policy/index.js';
+import { described, type SchemaDocs } from './docs.js';
 
-export function integerField(description: string, minimum: number, maximum: number, example: number) {
-  return z.number().meta({ type: 'integer', minimum, maximum, description, example });
+/** An integer whose range is the policy's for `field`, or the one given. */
+export function integerField(docs: SchemaDocs, range: RangedField | IntegerRange, description: string, example: number) {
+  const { min, max } = typeof range === 'string' ? INPUT_RANGES[range] : range;
+  return described(docs, z.number(), { type: 'integer', minimum: min, maximum: max, description, example });
 }
 
-export function ratioField(description: string, example: number) {
-  return z.number().meta({ description, example });
+export function ratioField(docs: SchemaDocs, description: string, example: number) {
+  return described(docs, z.number(), { description, example });
 }
 
-export function creditField(description: string, example: string) {
-  return z.string().meta({
-    description: `${description} (credits, decimal string with exactly credit_scale fraction digits)`,
-    pattern: '^[0-9]+(\\.[0-9]+)?$',
+/** A credit amount at the active scale; the example is what the policy computes for the worked example. */
+export function creditField(docs: SchemaDocs, credit_scale: number, description: string, example: string) {
+  return described(docs, z.string(), {
+    description: `${description} (credits, a decimal string with exactly ${credit_scale} fraction digits)`,
+    pattern: credit_scale === 0 ? '^[0-9]+$' : `^[0-9]+\\.[0-9]{${credit_scale}}$`,
     example,
   });
 }

@@ -1,55 +1,52 @@
 /** The fields that describe a job to price: tokens, model size and the workers' assignments. */
 import { z } from 'zod';
-import {
-  BYTE_COUNT_MAX,
-  TOKEN_COUNT_MAX,
-  WORKER_ID_LENGTH_MAX,
-} from '../../policy/index.js';
+import { WORKER_ID_LENGTH } from '../../policy/index.js';
+import type { SchemaContext } from './context.js';
+import { described } from './docs.js';
 import { integerField } from './fields.js';
 
-export const promptTokensField = integerField('Tokens in the prompt (tokens).', 0, TOKEN_COUNT_MAX, 128);
-
-export const totalModelBytesField = integerField(
-  'Size of the whole model (bytes). Models above 32 GiB cost proportionally more per token.',
-  0,
-  BYTE_COUNT_MAX,
-  68_719_476_736,
-);
-
-export const totalColumnsField = integerField(
-  'Columns the model is split into across workers (columns).',
-  1,
-  TOKEN_COUNT_MAX,
-  8192,
-);
-
-export const WorkerAssignmentSchema = z
-  .strictObject({
-    worker_id: z.string().meta({
-      description: `Identifier of the worker, 1 to ${WORKER_ID_LENGTH_MAX} characters.`,
-      example: 'fast-metal',
+export function jobSchemas({ docs, settings }: SchemaContext) {
+  const { parameters } = settings;
+  const minExecutionTimeMs = parameters.min_execution_time_secs * 1000;
+  const workerAssignment = described(
+    docs,
+    z.strictObject({
+      worker_id: described(docs, z.string(), {
+        description: `Identifier of the worker, ${WORKER_ID_LENGTH.min} to ${WORKER_ID_LENGTH.max} characters.`,
+        example: 'fast-metal',
+      }),
+      execution_time_ms: integerField(
+        docs,
+        'execution_time_ms',
+        `Wall time the worker spent on its shard (milliseconds); below ${minExecutionTimeMs} ms counts as ${minExecutionTimeMs} ms.`,
+        300,
+      ),
+      assigned_capacity_units: integerField(docs, 'assigned_capacity_units', 'Capacity the coordinator assigned to the worker (capacity units).', 8),
+      shard_column_start: integerField(docs, 'shard_column_start', 'First column of the worker\'s shard (column index, inclusive).', 0),
+      shard_column_end: integerField(
+        docs,
+        'shard_column_end',
+        'End of the worker\'s shard (column index, exclusive): greater than shard_column_start, at most total_columns.',
+        4096,
+      ),
+      available_memory_bytes: integerField(docs, 'available_memory_bytes', 'Memory the worker has for its shard (bytes).', 25_769_803_776),
     }),
-    execution_time_ms: integerField(
-      'Wall time the worker spent on its shard (milliseconds); below 1 ms counts as 1 ms.',
-      0,
-      BYTE_COUNT_MAX,
-      300,
+    { id: 'WorkerAssignment', description: 'One worker\'s part of the job. Shards may overlap: replicated work is allowed.' },
+  );
+  return {
+    promptTokens: integerField(docs, 'prompt_tokens', 'Tokens in the prompt (tokens).', 128),
+    totalModelBytes: integerField(
+      docs,
+      'total_model_bytes',
+      `Size of the whole model (bytes). Models above ${parameters.model_size_scale_gib} GiB cost proportionally more per token.`,
+      68_719_476_736,
     ),
-    assigned_capacity_units: integerField('Capacity the coordinator assigned to the worker (capacity units).', 1, BYTE_COUNT_MAX, 8),
-    shard_column_start: integerField('First column of the worker\'s shard (column index, inclusive).', 0, TOKEN_COUNT_MAX, 0),
-    shard_column_end: integerField(
-      'End of the worker\'s shard (column index, exclusive): greater than shard_column_start, at most total_columns.',
-      1,
-      TOKEN_COUNT_MAX,
-      4096,
-    ),
-    available_memory_bytes: integerField('Memory the worker has for its shard (bytes).', 1, BYTE_COUNT_MAX, 25_769_803_776),
-  })
-  .meta({
-    id: 'WorkerAssignment',
-    description: 'One worker\'s part of the job. Shards may overlap: replicated work is allowed.',
-  });
+    totalColumns: integerField(docs, 'total_columns', 'Columns the model is split into across workers (columns).', 8192),
+    workerAssignment,
+    assignments: described(docs, z.array(workerAssignment), {
+      description: `The workers of the job, at most ${settings.max_assignments}. Answers list them in this order.`,
+    }),
+  };
+}
 
-export const assignmentsField = z.array(WorkerAssignmentSchema).meta({
-  description: 'The workers of the job, at most MAX_ASSIGNMENTS (10000 by default). Answers list them in this order.',
-});
+export type JobSchemas = ReturnType<typeof jobSchemas>;

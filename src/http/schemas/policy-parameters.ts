@@ -1,0 +1,29 @@
+/**
+ * The one schema of the policy parameters, built from the policy's table: it parses a policy
+ * file and documents GET /policy, and its type is the policy's own PolicyParameters.
+ */
+import { z } from 'zod';
+import { DEFAULT_POLICY_VERSION, PARAMETER_NAMES, PARAMETER_SPECS, type ParameterName, type PolicyParameters } from '../../policy/index.js';
+import { described, type SchemaDocs } from './docs.js';
+
+export function policyParametersSchema(docs: SchemaDocs) {
+  const fields = Object.fromEntries(
+    PARAMETER_NAMES.map((name) => {
+      const spec = PARAMETER_SPECS[name];
+      const field = described(docs, z.number().min(spec.min).max(spec.max), {
+        description: `${spec.description} (${spec.unit}; ${spec.min} to ${spec.max}, the original model's ${spec.default} by default)`,
+        example: spec.default,
+      });
+      return [name, field];
+    }),
+  ) as Record<ParameterName, z.ZodNumber>;
+  const version = described(docs, z.string().min(1), {
+    description: 'Names this set of parameters: a change of any value is a new version.',
+    example: DEFAULT_POLICY_VERSION,
+  });
+  const schema = z.strictObject({ version, ...fields });
+  // The policy's type and this schema's describe the same object.
+  const typed: z.ZodType<PolicyParameters> = schema;
+  void typed;
+  return schema;
+}
