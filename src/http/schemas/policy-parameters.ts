@@ -11,7 +11,7 @@ export function policyParametersSchema(docs: SchemaDocs) {
     PARAMETER_NAMES.map((name) => {
       const spec = PARAMETER_SPECS[name];
       const field = described(docs, z.number().min(spec.min).max(spec.max), {
-        description: `${spec.description} (${spec.unit}; ${spec.min} to ${spec.max}, the original model's ${spec.default} by default)`,
+        description: `${spec.description} In ${spec.unit}, from ${spec.min} to ${spec.max}; the original model's value is ${spec.default}.`,
         example: spec.default,
       });
       return [name, field];
