@@ -1,44 +1,36 @@
 /** The happy path of every endpoint, on the worked example of the original model's README. */
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
-import { QuoteResponseSchema, SettleResponseSchema } from '../../src/http/schemas/consumption.js';
-import { ContributionResponseSchema } from '../../src/http/schemas/contribution.js';
+import { describe, expect, it } from 'vitest';
+import { apiSchemas } from '../../src/http/schemas/api.js';
 import {
   CONTRIBUTION_EXAMPLE,
   QUOTE_EXAMPLE,
   REALTIME_DELTA_EXAMPLE,
   SETTLE_EXAMPLE,
 } from '../../src/http/schemas/examples.js';
-import { RealtimeDeltaResponseSchema } from '../../src/http/schemas/realtime-delta.js';
-import { HealthSchema, PolicyDocumentSchema } from '../../src/http/schemas/service.js';
 import {
   computeContribution,
   computeRealtimeDelta,
   DEFAULT_POLICY_PARAMETERS,
+  DEFAULT_POLICY_SETTINGS,
+  PARAMETER_NAMES,
   quoteConsumption,
   settleConsumption,
   type Consumption,
   type Contribution,
+  type ContributionInput,
   type PolicySettings,
   type RealtimeDelta,
 } from '../../src/policy/index.js';
-import { expectProblem, JSON_CONTENT_TYPE, postJson, sumCredits } from '../support/http.js';
+import { expectProblem, JSON_CONTENT_TYPE, postJson, sumCredits, useApp } from '../support/http.js';
+
+/** The schemas the default app answers with, to parse its answers by. */
+const schemas = apiSchemas(DEFAULT_POLICY_SETTINGS);
 
 describe('accounting endpoints with the default policy', () => {
-  let app: FastifyInstance;
-
-  beforeAll(async () => {
-    app = await buildApp();
-    await app.ready();
-  });
-
-  afterAll(async () => {
-    await app.close();
-  });
+  const app = useApp();
 
   it('POST /quote prices the README example at 256 + 512 = 768 credits with factor 2', async () => {
-    const response = await postJson(app, '/quote', QUOTE_EXAMPLE);
+    const response = await postJson(app(), '/quote', QUOTE_EXAMPLE);
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
     const body = response.json<Consumption>();
@@ -50,11 +42,11 @@ describe('accounting endpoints with the default policy', () => {
       total_credits: '768.000000000',
     });
     expect(body).toEqual(quoteConsumption(QUOTE_EXAMPLE));
-    expect(QuoteResponseSchema.parse(body)).toEqual(body);
+    expect(schemas.consumption.quoteResponse.parse(body)).toEqual(body);
   });
 
   it('POST /settle prices the README example at 256 + 360 = 616 credits', async () => {
-    const response = await postJson(app, '/settle', SETTLE_EXAMPLE);
+    const response = await postJson(app(), '/settle', SETTLE_EXAMPLE);
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
     const body = response.json<Consumption>();
@@ -66,16 +58,16 @@ describe('accounting endpoints with the default policy', () => {
       total_credits: '616.000000000',
     });
     expect(body).toEqual(settleConsumption(SETTLE_EXAMPLE));
-    expect(SettleResponseSchema.parse(body)).toEqual(body);
+    expect(schemas.consumption.settleResponse.parse(body)).toEqual(body);
   });
 
   it('POST /contribution splits the 616-credit budget so the workers\' credits sum to it exactly', async () => {
-    const response = await postJson(app, '/contribution', CONTRIBUTION_EXAMPLE);
+    const response = await postJson(app(), '/contribution', CONTRIBUTION_EXAMPLE);
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
     const body = response.json<Contribution>();
     expect(body).toEqual(computeContribution(CONTRIBUTION_EXAMPLE));
-    expect(ContributionResponseSchema.parse(body)).toEqual(body);
+    expect(schemas.contribution.contributionResponse.parse(body)).toEqual(body);
     expect(body.policy_version).toBe('divy-credit-1');
     expect(body.job_credit_budget).toBe('616.000000000');
     expect(body.assignments.map((worker) => worker.worker_id)).toEqual(['fast-metal', 'slow-cpu']);
@@ -83,12 +75,12 @@ describe('accounting endpoints with the default policy', () => {
   });
 
   it('POST /realtime-delta burns 16 credits for 8 new tokens: fast-metal 13.714285714 + slow-cpu 2.285714286', async () => {
-    const response = await postJson(app, '/realtime-delta', REALTIME_DELTA_EXAMPLE);
+    const response = await postJson(app(), '/realtime-delta', REALTIME_DELTA_EXAMPLE);
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
     const body = response.json<RealtimeDelta>();
     expect(body).toEqual(computeRealtimeDelta(REALTIME_DELTA_EXAMPLE));
-    expect(RealtimeDeltaResponseSchema.parse(body)).toEqual(body);
+    expect(schemas.realtimeDelta.realtimeDeltaResponse.parse(body)).toEqual(body);
     expect(body).toMatchObject({
       policy_version: 'divy-credit-1',
       prompt_tokens_delta: 0,
@@ -114,7 +106,7 @@ describe('accounting endpoints with the default policy', () => {
   });
 
   it('POST /realtime-delta answers 204 with an empty body and no content type when nothing is new', async () => {
-    const response = await postJson(app, '/realtime-delta', {
+    const response = await postJson(app(), '/realtime-delta', {
       ...REALTIME_DELTA_EXAMPLE,
       accounted_completion_tokens: REALTIME_DELTA_EXAMPLE.frontier_completion_tokens,
       prompt_credits_accounted: true,
@@ -133,7 +125,7 @@ describe('accounting endpoints with the default policy', () => {
     ];
     const burned: string[] = [];
     for (const [index, [accounted, frontier]] of steps.entries()) {
-      const response = await postJson(app, '/realtime-delta', {
+      const response = await postJson(app(), '/realtime-delta', {
         ...REALTIME_DELTA_EXAMPLE,
         prompt_credits_accounted: index > 0,
         accounted_completion_tokens: accounted,
@@ -142,12 +134,12 @@ describe('accounting endpoints with the default policy', () => {
       expect(response.statusCode).toBe(200);
       burned.push(response.json<RealtimeDelta>().consumption.total_credits);
     }
-    const settlement = await postJson(app, '/settle', SETTLE_EXAMPLE);
+    const settlement = await postJson(app(), '/settle', SETTLE_EXAMPLE);
     expect(sumCredits(burned, 9)).toBe(settlement.json<Consumption>().total_credits);
   });
 
   it('GET /policy shows exactly the default settings', async () => {
-    const response = await app.inject({ method: 'GET', url: '/policy' });
+    const response = await app().inject({ method: 'GET', url: '/policy' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
     const body: unknown = response.json();
@@ -158,21 +150,25 @@ describe('accounting endpoints with the default policy', () => {
       parameters: {
         model_size_scale_gib: 32,
         min_execution_time_secs: 0.001,
+        reference_service_rate_min: 2 ** -52,
         throughput_multiplier_min: 0.5,
         throughput_multiplier_max: 1.5,
         resource_multiplier_base: 0.85,
         resource_multiplier_span: 0.3,
       },
     });
-    expect(PolicyDocumentSchema.parse(body)).toEqual(body);
+    expect(schemas.service.policyDocument.parse(body)).toEqual(body);
+    // Every parameter of the policy's table, in its order, and nothing else.
+    expect(Object.keys((body as { parameters: object }).parameters)).toEqual(PARAMETER_NAMES);
+    expect(response.body).toContain('"reference_service_rate_min":2.220446049250313e-16,');
   });
 
   it('GET /healthz answers {status: "ok"}', async () => {
-    const response = await app.inject({ method: 'GET', url: '/healthz' });
+    const response = await app().inject({ method: 'GET', url: '/healthz' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
     expect(response.json()).toStrictEqual({ status: 'ok' });
-    expect(HealthSchema.parse(response.json())).toEqual({ status: 'ok' });
+    expect(schemas.service.health.parse(response.json())).toEqual({ status: 'ok' });
   });
 });
 
@@ -182,19 +178,10 @@ describe('accounting endpoints with custom settings', () => {
     credit_scale: 2,
     max_assignments: 2,
   };
-  let app: FastifyInstance;
-
-  beforeAll(async () => {
-    app = await buildApp({ settings });
-    await app.ready();
-  });
-
-  afterAll(async () => {
-    await app.close();
-  });
+  const app = useApp({ settings });
 
   it('GET /policy shows the configured version, scale, bound and parameters', async () => {
-    const response = await app.inject({ method: 'GET', url: '/policy' });
+    const response = await app().inject({ method: 'GET', url: '/policy' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toStrictEqual({
       policy_version: 'custom-test-7',
@@ -203,6 +190,7 @@ describe('accounting endpoints with custom settings', () => {
       parameters: {
         model_size_scale_gib: 16,
         min_execution_time_secs: 0.001,
+        reference_service_rate_min: 2 ** -52,
         throughput_multiplier_min: 0.5,
         throughput_multiplier_max: 1.5,
         resource_multiplier_base: 0.85,
@@ -212,7 +200,7 @@ describe('accounting endpoints with custom settings', () => {
   });
 
   it('POST /quote prices with the configured parameters, at 2 fraction digits, under the configured version', async () => {
-    const response = await postJson(app, '/quote', QUOTE_EXAMPLE);
+    const response = await postJson(app(), '/quote', QUOTE_EXAMPLE);
     expect(response.statusCode).toBe(200);
     const body = response.json<Consumption>();
     expect(body).toStrictEqual({
@@ -226,7 +214,7 @@ describe('accounting endpoints with custom settings', () => {
   });
 
   it('POST /realtime-delta splits at the configured scale and the amounts still add up', async () => {
-    const response = await postJson(app, '/realtime-delta', REALTIME_DELTA_EXAMPLE);
+    const response = await postJson(app(), '/realtime-delta', REALTIME_DELTA_EXAMPLE);
     expect(response.statusCode).toBe(200);
     const body = response.json<RealtimeDelta>();
     expect(body).toEqual(computeRealtimeDelta(REALTIME_DELTA_EXAMPLE, settings));
@@ -237,12 +225,68 @@ describe('accounting endpoints with custom settings', () => {
 
   it('POST /contribution enforces the configured max_assignments', async () => {
     const third = { ...CONTRIBUTION_EXAMPLE.assignments[0]!, worker_id: 'third' };
-    const response = await postJson(app, '/contribution', {
+    const response = await postJson(app(), '/contribution', {
       ...CONTRIBUTION_EXAMPLE,
       assignments: [...CONTRIBUTION_EXAMPLE.assignments, third],
     });
     const problem = expectProblem(response, 422);
     expect(problem.type).toBe('urn:divy:problem:policy-rule-violation');
     expect(problem.errors).toEqual([{ path: '/assignments', message: 'must hold at most 2 assignments' }]);
+  });
+});
+
+describe('the reference-rate floor at the edge of the model', () => {
+  const app = useApp();
+  /**
+   * Both workers run one column of 10000 for so long that their rates, about 1.1e-17 and
+   * 1.1e-16, have a median below the model's floor of 2^-52: the floor becomes the reference,
+   * the fast worker sits right at the lower clamp and the slow one below it, so they earn alike.
+   */
+  const input: ContributionInput = {
+    prompt_tokens: 1,
+    completion_tokens: 0,
+    total_model_bytes: 0,
+    total_columns: 10_000,
+    assignments: [
+      {
+        worker_id: 'slow',
+        execution_time_ms: 9_007_199_254_740_991,
+        assigned_capacity_units: 1,
+        shard_column_start: 0,
+        shard_column_end: 1,
+        available_memory_bytes: 1,
+      },
+      {
+        worker_id: 'fast',
+        execution_time_ms: 900_719_925_474_099,
+        assigned_capacity_units: 1,
+        shard_column_start: 1,
+        shard_column_end: 2,
+        available_memory_bytes: 1,
+      },
+    ],
+  };
+
+  it('POST /contribution floors the reference at 2^-52 and splits 1 credit as 0.5 + 0.5', async () => {
+    const response = await postJson(app(), '/contribution', input);
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
+    const body = response.json<Contribution>();
+    expect(body).toEqual(computeContribution(input));
+    expect(body.job_credit_budget).toBe('1.000000000');
+    expect(body.assignments.map((worker) => [worker.worker_id, worker.credits])).toEqual([
+      ['slow', '0.500000000'],
+      ['fast', '0.500000000'],
+    ]);
+    const [slow, fast] = body.assignments;
+    // The floor binds: both measured rates, and so their median, lie below it.
+    expect((slow!.measured_service_rate + fast!.measured_service_rate) / 2).toBeLessThan(2 ** -52);
+    for (const worker of body.assignments) {
+      expect(worker.reference_service_rate, worker.worker_id).toBe(2.220446049250313e-16);
+      expect(Math.abs(worker.throughput_multiplier - 0.5), `${worker.worker_id}: ${worker.throughput_multiplier}`).toBeLessThanOrEqual(1e-15);
+      expect(worker.resource_pressure_multiplier).toBe(0.85);
+      expect(worker.memory_pressure).toBe(0);
+    }
+    expect(sumCredits(body.assignments.map((worker) => worker.credits), 9)).toBe(body.job_credit_budget);
   });
 });

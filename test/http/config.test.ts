@@ -3,9 +3,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
 import { ConfigError, loadConfig, type Config } from '../../src/config.js';
-import { DEFAULT_POLICY_PARAMETERS } from '../../src/policy/index.js';
+import { CONTRIBUTION_EXAMPLE } from '../../src/http/schemas/examples.js';
+import {
+  ASSIGNMENTS_MAX_CEILING,
+  computeContribution,
+  DEFAULT_POLICY_PARAMETERS,
+  PARAMETER_NAMES,
+  type Contribution,
+  type ContributionInput,
+} from '../../src/policy/index.js';
+import { postJson, useApp } from '../support/http.js';
 
 const DEFAULT_CONFIG: Config = {
   port: 3000,
@@ -18,6 +26,7 @@ const DEFAULT_CONFIG: Config = {
       version: 'divy-credit-1',
       model_size_scale_gib: 32,
       min_execution_time_secs: 0.001,
+      reference_service_rate_min: 2 ** -52,
       throughput_multiplier_min: 0.5,
       throughput_multiplier_max: 1.5,
       resource_multiplier_base: 0.85,
@@ -72,22 +81,24 @@ describe('loadConfig: the environment', () => {
     expect(loadConfig({ CREDIT_SCALE: '18' }).settings.credit_scale).toBe(18);
   });
 
-  it('the app and the configuration default to the same body limit', async () => {
-    const config = loadConfig({});
-    const app = await buildApp({ settings: config.settings });
-    try {
-      expect(app.initialConfig.bodyLimit).toBe(config.body_limit_bytes);
-    } finally {
-      await app.close();
-    }
-  });
-
   it('MAX_ASSIGNMENTS overrides the bound and scales the default body limit', () => {
     expect(loadConfig({ MAX_ASSIGNMENTS: '100' })).toStrictEqual({
       ...DEFAULT_CONFIG,
       body_limit_bytes: 100 * 512 + 65_536,
       settings: { ...DEFAULT_CONFIG.settings, max_assignments: 100 },
     });
+  });
+
+  it('MAX_ASSIGNMENTS goes up to ASSIGNMENTS_MAX_CEILING, 1000000, and no further', () => {
+    expect(ASSIGNMENTS_MAX_CEILING).toBe(1_000_000);
+    expect(loadConfig({ MAX_ASSIGNMENTS: '1000000' })).toStrictEqual({
+      ...DEFAULT_CONFIG,
+      body_limit_bytes: 1_000_000 * 512 + 65_536,
+      settings: { ...DEFAULT_CONFIG.settings, max_assignments: 1_000_000 },
+    });
+    expect(configError({ MAX_ASSIGNMENTS: '1000001' }).message).toBe(
+      'invalid configuration in the environment: MAX_ASSIGNMENTS: must be an integer from 1 to 1000000',
+    );
   });
 
   it('BODY_LIMIT_BYTES wins over the limit derived from MAX_ASSIGNMENTS', () => {
@@ -143,6 +154,15 @@ describe('loadConfig: the environment', () => {
   });
 });
 
+describe('the app built from the default configuration', () => {
+  const config = loadConfig({});
+  const app = useApp({ settings: config.settings });
+
+  it('has the body limit the configuration derives', () => {
+    expect(app().initialConfig.bodyLimit).toBe(config.body_limit_bytes);
+  });
+});
+
 describe('loadConfig: POLICY_FILE', () => {
   let directory: string;
 
@@ -182,7 +202,8 @@ describe('loadConfig: POLICY_FILE', () => {
   it('rejects a file without a version', () => {
     const path = policyFile('no-version.json', JSON.stringify({ model_size_scale_gib: 16 }));
     const { message } = configError({ POLICY_FILE: path });
-    expect(message).toBe(`invalid configuration in the POLICY_FILE ${path}: version: Invalid input: expected string, received undefined`);
+    // zod's wording for a field made required with .required(); it names the field but not the type.
+    expect(message).toBe(`invalid configuration in the POLICY_FILE ${path}: version: Invalid input: expected nonoptional, received undefined`);
   });
 
   it('rejects an empty version', () => {
@@ -231,14 +252,144 @@ describe('loadConfig: POLICY_FILE', () => {
   it('rejects parameters that make no sense together', () => {
     const path = policyFile('inverted.json', JSON.stringify({ version: 'x', throughput_multiplier_min: 2, throughput_multiplier_max: 1 }));
     expect(configError({ POLICY_FILE: path }).message).toBe(
-      `invalid policy settings from POLICY_FILE ${path} with CREDIT_SCALE and MAX_ASSIGNMENTS: throughput_multiplier_min must be positive and at most throughput_multiplier_max`,
+      `invalid policy settings from POLICY_FILE ${path} with CREDIT_SCALE and MAX_ASSIGNMENTS: throughput_multiplier_min must be at most throughput_multiplier_max`,
     );
   });
 
   it('rejects a model size scale that is not a whole number of bytes', () => {
-    const path = policyFile('scale.json', JSON.stringify({ version: 'x', model_size_scale_gib: 0 }));
+    // 1.5e-9 GiB is within the range (from one byte, 2^-30 GiB) but is 1.61 bytes.
+    const path = policyFile('scale.json', JSON.stringify({ version: 'x', model_size_scale_gib: 1.5e-9 }));
     expect(configError({ POLICY_FILE: path }).message).toBe(
-      `invalid policy settings from POLICY_FILE ${path} with CREDIT_SCALE and MAX_ASSIGNMENTS: model_size_scale_gib must be positive and a whole number of bytes (GiB = 2^30 bytes)`,
+      `invalid policy settings from POLICY_FILE ${path} with CREDIT_SCALE and MAX_ASSIGNMENTS: model_size_scale_gib must be a whole number of bytes (GiB = 2^30 bytes)`,
     );
+  });
+
+  it('accepts a model size scale of one byte, and every parameter at either end of its range', () => {
+    const oneByte = policyFile('one-byte.json', JSON.stringify({ version: 'x', model_size_scale_gib: 2 ** -30 }));
+    expect(loadConfig({ POLICY_FILE: oneByte }).settings.parameters.model_size_scale_gib).toBe(2 ** -30);
+    const low = {
+      version: 'low',
+      model_size_scale_gib: 2 ** -30,
+      min_execution_time_secs: 1e-9,
+      reference_service_rate_min: 0,
+      throughput_multiplier_min: 1e-6,
+      throughput_multiplier_max: 1e-6,
+      resource_multiplier_base: 1e-6,
+      resource_multiplier_span: 0,
+    };
+    const high = {
+      version: 'high',
+      model_size_scale_gib: 4_194_304,
+      min_execution_time_secs: 1e6,
+      reference_service_rate_min: 1,
+      throughput_multiplier_min: 1e6,
+      throughput_multiplier_max: 1e6,
+      resource_multiplier_base: 1e6,
+      resource_multiplier_span: 1e6,
+    };
+    for (const parameters of [low, high]) {
+      const path = policyFile(`${parameters.version}.json`, JSON.stringify(parameters));
+      expect(loadConfig({ POLICY_FILE: path }).settings.parameters).toStrictEqual(parameters);
+    }
+  });
+
+  /** A value just outside each end of every parameter's range, and the message that refuses it. */
+  const OUT_OF_RANGE: [string, number, string][] = [
+    ['model_size_scale_gib', 0, 'Too small: expected number to be >=9.313225746154785e-10'],
+    ['model_size_scale_gib', 2 ** 22 + 1, 'Too big: expected number to be <=4194304'],
+    ['min_execution_time_secs', 0, 'Too small: expected number to be >=1e-9'],
+    ['min_execution_time_secs', 1e6 + 1, 'Too big: expected number to be <=1000000'],
+    ['reference_service_rate_min', -1e-300, 'Too small: expected number to be >=0'],
+    ['reference_service_rate_min', 1.5, 'Too big: expected number to be <=1'],
+    ['throughput_multiplier_min', 5e-7, 'Too small: expected number to be >=0.000001'],
+    ['throughput_multiplier_min', 2e6, 'Too big: expected number to be <=1000000'],
+    ['throughput_multiplier_max', 0, 'Too small: expected number to be >=0.000001'],
+    ['throughput_multiplier_max', 2e6, 'Too big: expected number to be <=1000000'],
+    ['resource_multiplier_base', 0, 'Too small: expected number to be >=0.000001'],
+    ['resource_multiplier_base', 2e6, 'Too big: expected number to be <=1000000'],
+    ['resource_multiplier_span', -0.1, 'Too small: expected number to be >=0'],
+    ['resource_multiplier_span', 2e6, 'Too big: expected number to be <=1000000'],
+  ];
+
+  it('the out-of-range cases cover both ends of every parameter', () => {
+    expect(OUT_OF_RANGE.map(([name]) => name)).toEqual(PARAMETER_NAMES.flatMap((name) => [name, name]));
+  });
+
+  it.each(OUT_OF_RANGE)('rejects %s = %s, naming the field and its bound', (name, value, rule) => {
+    const path = policyFile(`range-${name}-${value}.json`, JSON.stringify({ version: 'x', [name]: value }));
+    expect(configError({ POLICY_FILE: path }).message).toBe(`invalid configuration in the POLICY_FILE ${path}: ${name}: ${rule}`);
+  });
+
+  it('rejects a number JSON reads as infinite, naming the field', () => {
+    const path = policyFile('infinite.json', '{"version":"x","throughput_multiplier_max":1e400}');
+    expect(configError({ POLICY_FILE: path }).message).toBe(
+      `invalid configuration in the POLICY_FILE ${path}: throughput_multiplier_max: Invalid input: expected number, received Infinity`,
+    );
+  });
+
+  it('names every out-of-range parameter in one message', () => {
+    const path = policyFile('two-bad.json', JSON.stringify({ version: 'x', reference_service_rate_min: 2, resource_multiplier_span: -1 }));
+    expect(configError({ POLICY_FILE: path }).message).toBe(
+      `invalid configuration in the POLICY_FILE ${path}: reference_service_rate_min: Too big: expected number to be <=1; resource_multiplier_span: Too small: expected number to be >=0`,
+    );
+  });
+
+  describe('reference_service_rate_min from the file', () => {
+    /** Both workers of the README example, run for 10^4 s: rates 4e-4 and 2e-4, median 3e-4. */
+    const slowJob: ContributionInput = {
+      ...CONTRIBUTION_EXAMPLE,
+      assignments: CONTRIBUTION_EXAMPLE.assignments.map((assignment) => ({ ...assignment, execution_time_ms: 10_000_000 })),
+    };
+    let config: Config;
+    const floored = useApp(() => {
+      config = loadConfig({ POLICY_FILE: policyFile('floor.json', JSON.stringify({ version: 'floor-1', reference_service_rate_min: 0.001 })) });
+      return { settings: config.settings };
+    });
+    const unfloored = useApp();
+
+    it('is read into the settings, beside the defaults of the others', () => {
+      expect(config.settings.parameters).toStrictEqual({ ...DEFAULT_POLICY_PARAMETERS, version: 'floor-1', reference_service_rate_min: 0.001 });
+    });
+
+    it('shows in GET /policy', async () => {
+      const response = await floored().inject({ method: 'GET', url: '/policy' });
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toStrictEqual({
+        policy_version: 'floor-1',
+        credit_scale: 9,
+        max_assignments: 10_000,
+        parameters: {
+          model_size_scale_gib: 32,
+          min_execution_time_secs: 0.001,
+          reference_service_rate_min: 0.001,
+          throughput_multiplier_min: 0.5,
+          throughput_multiplier_max: 1.5,
+          resource_multiplier_base: 0.85,
+          resource_multiplier_span: 0.3,
+        },
+      });
+    });
+
+    it('is the reference_service_rate of a job whose median rate lies below it', async () => {
+      const response = await postJson(floored(), '/contribution', slowJob);
+      expect(response.statusCode, response.body).toBe(200);
+      const body = response.json<Contribution>();
+      expect(body).toEqual(computeContribution(slowJob, config.settings));
+      expect(body.policy_version).toBe('floor-1');
+      expect(body.assignments.map((worker) => worker.reference_service_rate)).toEqual([0.001, 0.001]);
+      expect(body.assignments.map((worker) => worker.measured_service_rate)).toEqual([4e-4, 2e-4]);
+      // Against the floor both workers are slow, clamped to 0.5, so they earn by compute share: 2 : 1.
+      expect(body.assignments.map((worker) => worker.throughput_multiplier)).toEqual([0.5, 0.5]);
+      expect(body.assignments.map((worker) => worker.credits)).toEqual(['410.666666667', '205.333333333']);
+    });
+
+    it('changes the answer: under the default floor the same job is split against its median', async () => {
+      const response = await postJson(unfloored(), '/contribution', slowJob);
+      expect(response.statusCode, response.body).toBe(200);
+      const body = response.json<Contribution>();
+      const median = (4e-4 + 2e-4) / 2;
+      expect(body.assignments.map((worker) => worker.reference_service_rate)).toEqual([median, median]);
+      expect(body.assignments.map((worker) => worker.credits)).toEqual(['492.800000000', '123.200000000']);
+    });
   });
 });

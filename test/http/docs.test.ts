@@ -1,7 +1,6 @@
 /** Swagger UI: served from the service itself, with no asset from another host. */
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
+import { describe, expect, it } from 'vitest';
+import { useApp } from '../support/http.js';
 
 /** The URLs an HTML page loads: every <script src> and <link href>. */
 function referencedAssets(html: string): string[] {
@@ -11,19 +10,10 @@ function referencedAssets(html: string): string[] {
 }
 
 describe('Swagger UI at /docs', () => {
-  let app: FastifyInstance;
-
-  beforeAll(async () => {
-    app = await buildApp();
-    await app.ready();
-  });
-
-  afterAll(async () => {
-    await app.close();
-  });
+  const app = useApp();
 
   it.each(['/docs', '/docs/'])('GET %s serves the UI page, loading only local assets that exist', async (page) => {
-    const response = await app.inject({ method: 'GET', url: page });
+    const response = await app().inject({ method: 'GET', url: page });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(response.body).toContain('<div id="swagger-ui">');
@@ -38,14 +28,14 @@ describe('Swagger UI at /docs', () => {
       const url = new URL(asset, `http://service.invalid${page}`);
       expect(url.host, asset).toBe('service.invalid');
       expect(url.pathname, asset).toMatch(/^\/docs\/static\//);
-      const fetched = await app.inject({ method: 'GET', url: url.pathname });
+      const fetched = await app().inject({ method: 'GET', url: url.pathname });
       expect(fetched.statusCode, url.pathname).toBe(200);
       expect(fetched.rawPayload.length, url.pathname).toBeGreaterThan(0);
     }
   });
 
   it('the initializer loads the document from the service itself and calls no outside validator', async () => {
-    const response = await app.inject({ method: 'GET', url: '/docs/static/swagger-initializer.js' });
+    const response = await app().inject({ method: 'GET', url: '/docs/static/swagger-initializer.js' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^application\/javascript/);
     expect(response.body).toContain("url: resolveUrl('./json')");
@@ -54,7 +44,7 @@ describe('Swagger UI at /docs', () => {
   });
 
   it('GET /docs/json serves the OpenAPI document as JSON', async () => {
-    const response = await app.inject({ method: 'GET', url: '/docs/json' });
+    const response = await app().inject({ method: 'GET', url: '/docs/json' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
     const document = response.json<{ openapi: string; info: { title: string } }>();
@@ -63,7 +53,7 @@ describe('Swagger UI at /docs', () => {
   });
 
   it('an unknown docs asset is a 404', async () => {
-    const response = await app.inject({ method: 'GET', url: '/docs/static/nope.js' });
+    const response = await app().inject({ method: 'GET', url: '/docs/static/nope.js' });
     expect(response.statusCode).toBe(404);
   });
 });

@@ -3,13 +3,13 @@
  * client posts, the answer is a 2xx or a 4xx problem, never a 5xx.
  */
 import fc from 'fast-check';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
+import type { LightMyRequestResponse } from 'fastify';
+import { describe, expect, it } from 'vitest';
 import { CONTRIBUTION_EXAMPLE, QUOTE_EXAMPLE, REALTIME_DELTA_EXAMPLE, SETTLE_EXAMPLE } from '../../src/http/schemas/examples.js';
 import {
   creditAmounts,
   creditPattern,
+  expectExactProblem,
   JSON_CONTENT_TYPE,
   POST_ROUTES,
   postJson,
@@ -17,6 +17,7 @@ import {
   PROBLEM_CONTENT_TYPE,
   type PostRoute,
   type ProblemBody,
+  useApp,
 } from '../support/http.js';
 
 const REQUEST_ID = 'test-request-0001';
@@ -54,29 +55,12 @@ const UNSUPPORTED_MEDIA_TYPE = {
 
 const ONE_FIELD = '1 field is missing, unknown or of the wrong type.';
 
-/** Asserts an exact problem body, its status and content type, and the request id header. */
-function expectExactProblem(response: LightMyRequestResponse, expected: ProblemBody): void {
-  expect(response.statusCode, response.body).toBe(expected.status);
-  expect(response.headers['content-type']).toBe(PROBLEM_CONTENT_TYPE);
-  expect(response.headers['x-request-id']).toBe(expected.request_id);
-  expect(response.json()).toStrictEqual(expected);
-}
-
 describe('error answers', () => {
-  let app: FastifyInstance;
-
-  beforeAll(async () => {
-    app = await buildApp();
-    await app.ready();
-  });
-
-  afterAll(async () => {
-    await app.close();
-  });
+  const app = useApp();
 
   describe('400 invalid-request: the body does not match the schema', () => {
     it('a string where a number belongs', async () => {
-      const response = await postJson(app, '/quote', { ...QUOTE_EXAMPLE, prompt_tokens: '128' }, ID_HEADER);
+      const response = await postJson(app(), '/quote', { ...QUOTE_EXAMPLE, prompt_tokens: '128' }, ID_HEADER);
       expectExactProblem(response, {
         ...INVALID_REQUEST,
         detail: ONE_FIELD,
@@ -86,7 +70,7 @@ describe('error answers', () => {
 
     it('a missing field', async () => {
       const { prompt_tokens: _omitted, ...body } = SETTLE_EXAMPLE;
-      const response = await postJson(app, '/settle', body, ID_HEADER);
+      const response = await postJson(app(), '/settle', body, ID_HEADER);
       expectExactProblem(response, {
         ...INVALID_REQUEST,
         detail: ONE_FIELD,
@@ -95,7 +79,7 @@ describe('error answers', () => {
     });
 
     it('an unknown field', async () => {
-      const response = await postJson(app, '/quote', { ...QUOTE_EXAMPLE, extra: 1 }, ID_HEADER);
+      const response = await postJson(app(), '/quote', { ...QUOTE_EXAMPLE, extra: 1 }, ID_HEADER);
       expectExactProblem(response, {
         ...INVALID_REQUEST,
         detail: ONE_FIELD,
@@ -105,7 +89,7 @@ describe('error answers', () => {
 
     it('several mistakes at once are all listed', async () => {
       const { total_model_bytes: _omitted, ...body } = QUOTE_EXAMPLE;
-      const response = await postJson(app, '/quote', { ...body, requested_completion_tokens: true, 'a/b~c': 0 }, ID_HEADER);
+      const response = await postJson(app(), '/quote', { ...body, requested_completion_tokens: true, 'a/b~c': 0 }, ID_HEADER);
       const problem = response.json<ProblemBody>();
       expect(response.statusCode).toBe(400);
       expect(problem.detail).toBe('3 fields are missing, unknown or of the wrong type.');
@@ -121,7 +105,7 @@ describe('error answers', () => {
 
     it('wrong types inside the assignments and for the flag name their path', async () => {
       const response = await postJson(
-        app,
+        app(),
         '/realtime-delta',
         {
           ...REALTIME_DELTA_EXAMPLE,
@@ -142,7 +126,7 @@ describe('error answers', () => {
     });
 
     it('assignments that are not a list', async () => {
-      const response = await postJson(app, '/contribution', { ...CONTRIBUTION_EXAMPLE, assignments: {} }, ID_HEADER);
+      const response = await postJson(app(), '/contribution', { ...CONTRIBUTION_EXAMPLE, assignments: {} }, ID_HEADER);
       expectExactProblem(response, {
         ...INVALID_REQUEST,
         detail: ONE_FIELD,
@@ -156,7 +140,7 @@ describe('error answers', () => {
       ['a number', '42'],
       ['a string', '"quote"'],
     ])('a body that is %s, not an object', async (_name, body) => {
-      const response = await postRaw(app, '/quote', body, 'application/json', ID_HEADER);
+      const response = await postRaw(app(), '/quote', body, 'application/json', ID_HEADER);
       expectExactProblem(response, {
         ...INVALID_REQUEST,
         detail: ONE_FIELD,
@@ -165,7 +149,7 @@ describe('error answers', () => {
     });
 
     it('no body at all', async () => {
-      const response = await app.inject({ method: 'POST', url: '/quote', headers: ID_HEADER });
+      const response = await app().inject({ method: 'POST', url: '/quote', headers: ID_HEADER });
       expectExactProblem(response, {
         ...INVALID_REQUEST,
         detail: ONE_FIELD,
@@ -175,7 +159,7 @@ describe('error answers', () => {
 
     it('a number beyond float64 (1e400 parses as Infinity)', async () => {
       const response = await postRaw(
-        app,
+        app(),
         '/quote',
         '{"prompt_tokens":1e400,"requested_completion_tokens":1,"total_model_bytes":1}',
         'application/json',
@@ -191,27 +175,27 @@ describe('error answers', () => {
 
   describe('400 malformed-json and unsupported-media-type', () => {
     it('malformed JSON', async () => {
-      const response = await postRaw(app, '/quote', '{"prompt_tokens": 1,', 'application/json', ID_HEADER);
+      const response = await postRaw(app(), '/quote', '{"prompt_tokens": 1,', 'application/json', ID_HEADER);
       expectExactProblem(response, MALFORMED_JSON);
     });
 
     it('an empty body declared as application/json', async () => {
-      const response = await postRaw(app, '/settle', '', 'application/json', ID_HEADER);
+      const response = await postRaw(app(), '/settle', '', 'application/json', ID_HEADER);
       expectExactProblem(response, MALFORMED_JSON);
     });
 
     it('a text/plain body, even one that holds JSON', async () => {
-      const response = await postRaw(app, '/quote', JSON.stringify(QUOTE_EXAMPLE), 'text/plain', ID_HEADER);
+      const response = await postRaw(app(), '/quote', JSON.stringify(QUOTE_EXAMPLE), 'text/plain', ID_HEADER);
       expectExactProblem(response, UNSUPPORTED_MEDIA_TYPE);
     });
 
     it('an application/xml body', async () => {
-      const response = await postRaw(app, '/contribution', '<job prompt_tokens="1"/>', 'application/xml', ID_HEADER);
+      const response = await postRaw(app(), '/contribution', '<job prompt_tokens="1"/>', 'application/xml', ID_HEADER);
       expectExactProblem(response, UNSUPPORTED_MEDIA_TYPE);
     });
 
     it('a compressed body, which the service does not decode', async () => {
-      const response = await app.inject({
+      const response = await app().inject({
         method: 'POST',
         url: '/quote',
         payload: JSON.stringify(QUOTE_EXAMPLE),
@@ -227,7 +211,7 @@ describe('error answers', () => {
     });
 
     it('an identity content encoding is accepted', async () => {
-      const response = await app.inject({
+      const response = await app().inject({
         method: 'POST',
         url: '/quote',
         payload: JSON.stringify(QUOTE_EXAMPLE),
@@ -237,14 +221,14 @@ describe('error answers', () => {
     });
 
     it('application/json with a charset parameter is accepted', async () => {
-      const response = await postRaw(app, '/quote', JSON.stringify(QUOTE_EXAMPLE), 'application/json; charset=utf-8');
+      const response = await postRaw(app(), '/quote', JSON.stringify(QUOTE_EXAMPLE), 'application/json; charset=utf-8');
       expect(response.statusCode).toBe(200);
     });
   });
 
   describe('422 policy-rule-violation: well-typed input that breaks a rule', () => {
     it('a shard that ends past total_columns', async () => {
-      const response = await postJson(app, '/contribution', { ...CONTRIBUTION_EXAMPLE, total_columns: 8000 }, ID_HEADER);
+      const response = await postJson(app(), '/contribution', { ...CONTRIBUTION_EXAMPLE, total_columns: 8000 }, ID_HEADER);
       expectExactProblem(response, {
         ...RULE_VIOLATION,
         detail: '1 rule violation.',
@@ -254,7 +238,7 @@ describe('error answers', () => {
 
     it('a shard that ends where it starts', async () => {
       const assignment = { ...CONTRIBUTION_EXAMPLE.assignments[0]!, shard_column_start: 10, shard_column_end: 10 };
-      const response = await postJson(app, '/contribution', { ...CONTRIBUTION_EXAMPLE, assignments: [assignment] }, ID_HEADER);
+      const response = await postJson(app(), '/contribution', { ...CONTRIBUTION_EXAMPLE, assignments: [assignment] }, ID_HEADER);
       expectExactProblem(response, {
         ...RULE_VIOLATION,
         detail: '1 rule violation.',
@@ -264,7 +248,7 @@ describe('error answers', () => {
 
     it('a frontier behind the accounted tokens', async () => {
       const response = await postJson(
-        app,
+        app(),
         '/realtime-delta',
         { ...REALTIME_DELTA_EXAMPLE, frontier_completion_tokens: 20, accounted_completion_tokens: 24 },
         ID_HEADER,
@@ -278,7 +262,7 @@ describe('error answers', () => {
 
     it('a contribution of zero tokens', async () => {
       const response = await postJson(
-        app,
+        app(),
         '/contribution',
         { ...CONTRIBUTION_EXAMPLE, prompt_tokens: 0, completion_tokens: 0 },
         ID_HEADER,
@@ -296,7 +280,7 @@ describe('error answers', () => {
     });
 
     it('a fraction of a token', async () => {
-      const response = await postJson(app, '/quote', { ...QUOTE_EXAMPLE, prompt_tokens: 1.5 }, ID_HEADER);
+      const response = await postJson(app(), '/quote', { ...QUOTE_EXAMPLE, prompt_tokens: 1.5 }, ID_HEADER);
       expectExactProblem(response, {
         ...RULE_VIOLATION,
         detail: '1 rule violation.',
@@ -306,7 +290,7 @@ describe('error answers', () => {
 
     it('2^63 - 1 bytes, past the exact range of a JSON number', async () => {
       const response = await postRaw(
-        app,
+        app(),
         '/quote',
         '{"prompt_tokens":128,"requested_completion_tokens":256,"total_model_bytes":9223372036854775807}',
         'application/json',
@@ -321,7 +305,7 @@ describe('error answers', () => {
 
     it('a request whose tokens overflow the 32-bit counters', async () => {
       const response = await postJson(
-        app,
+        app(),
         '/settle',
         { ...SETTLE_EXAMPLE, prompt_tokens: 2 ** 32 - 1, actual_completion_tokens: 1 },
         ID_HEADER,
@@ -335,7 +319,7 @@ describe('error answers', () => {
 
     it('several violations are all named', async () => {
       const response = await postJson(
-        app,
+        app(),
         '/contribution',
         {
           ...CONTRIBUTION_EXAMPLE,
@@ -350,13 +334,13 @@ describe('error answers', () => {
         errors: [
           { path: '/total_columns', message: 'must be an integer from 1 to 4294967295' },
           { path: '/assignments/0/worker_id', message: 'must be a string of 1 to 256 characters' },
-          { path: '/assignments/0/assigned_capacity_units', message: 'must be an integer from 1 to 9007199254740991' },
+          { path: '/assignments/0/assigned_capacity_units', message: 'must be an integer from 1 to 4294967295' },
         ],
       });
     });
 
     it('an empty assignment list', async () => {
-      const response = await postJson(app, '/contribution', { ...CONTRIBUTION_EXAMPLE, assignments: [] }, ID_HEADER);
+      const response = await postJson(app(), '/contribution', { ...CONTRIBUTION_EXAMPLE, assignments: [] }, ID_HEADER);
       expectExactProblem(response, {
         ...RULE_VIOLATION,
         detail: '1 rule violation.',
@@ -367,7 +351,7 @@ describe('error answers', () => {
     it('lists the first 100 of many violations and counts them all', async () => {
       const bad = { ...CONTRIBUTION_EXAMPLE.assignments[0]!, available_memory_bytes: 0 };
       const response = await postJson(
-        app,
+        app(),
         '/contribution',
         { ...CONTRIBUTION_EXAMPLE, assignments: Array.from({ length: 150 }, () => bad) },
         ID_HEADER,
@@ -385,7 +369,7 @@ describe('error answers', () => {
 
   describe('400 for a URL that is not valid percent-encoding', () => {
     it.for(['/%', '/quote%ZZ'])('%s answers a problem with the request id', async (url) => {
-      const response = await app.inject({ method: 'POST', url, payload: '{}', headers: { 'content-type': 'application/json', ...ID_HEADER } });
+      const response = await app().inject({ method: 'POST', url, payload: '{}', headers: { 'content-type': 'application/json', ...ID_HEADER } });
       expect(response.headers['x-request-id']).toBe(REQUEST_ID);
       expectExactProblem(response, {
         type: 'about:blank',
@@ -399,7 +383,7 @@ describe('error answers', () => {
 
   describe('404 not-found', () => {
     it('an unknown route', async () => {
-      const response = await app.inject({ method: 'GET', url: '/nowhere?x=1', headers: ID_HEADER });
+      const response = await app().inject({ method: 'GET', url: '/nowhere?x=1', headers: ID_HEADER });
       expectExactProblem(response, {
         type: 'urn:divy:problem:not-found',
         title: 'Not Found',
@@ -410,7 +394,7 @@ describe('error answers', () => {
     });
 
     it('a known path with the wrong method', async () => {
-      const response = await app.inject({ method: 'GET', url: '/quote', headers: ID_HEADER });
+      const response = await app().inject({ method: 'GET', url: '/quote', headers: ID_HEADER });
       expectExactProblem(response, {
         type: 'urn:divy:problem:not-found',
         title: 'Not Found',
@@ -421,7 +405,7 @@ describe('error answers', () => {
     });
 
     it('POST to a read-only route', async () => {
-      const response = await postJson(app, '/policy', {}, ID_HEADER);
+      const response = await postJson(app(), '/policy', {}, ID_HEADER);
       expectExactProblem(response, {
         type: 'urn:divy:problem:not-found',
         title: 'Not Found',
@@ -434,19 +418,10 @@ describe('error answers', () => {
 });
 
 describe('413 body-too-large', () => {
-  let app: FastifyInstance;
-
-  beforeAll(async () => {
-    app = await buildApp({ body_limit_bytes: 100 });
-    await app.ready();
-  });
-
-  afterAll(async () => {
-    await app.close();
-  });
+  const app = useApp({ body_limit_bytes: 100 });
 
   it('a body over body_limit_bytes', async () => {
-    const response = await postJson(app, '/contribution', CONTRIBUTION_EXAMPLE, ID_HEADER);
+    const response = await postJson(app(), '/contribution', CONTRIBUTION_EXAMPLE, ID_HEADER);
     expectExactProblem(response, {
       type: 'urn:divy:problem:body-too-large',
       title: 'Request body too large',
@@ -459,28 +434,20 @@ describe('413 body-too-large', () => {
   it('a body within the limit still passes', async () => {
     const body = JSON.stringify(QUOTE_EXAMPLE);
     expect(body.length).toBeLessThanOrEqual(100);
-    const response = await postRaw(app, '/quote', body, 'application/json');
+    const response = await postRaw(app(), '/quote', body, 'application/json');
     expect(response.statusCode).toBe(200);
   });
 });
 
 describe('500: a bug answers a bare problem that shows no internals', () => {
-  let app: FastifyInstance;
-
-  beforeAll(async () => {
-    app = await buildApp();
-    app.get('/boom', async () => {
+  const app = useApp({}, (built) => {
+    built.get('/boom', async () => {
       throw new Error('secret internals');
     });
-    await app.ready();
-  });
-
-  afterAll(async () => {
-    await app.close();
   });
 
   it('answers about:blank with the request id and nothing of the error', async () => {
-    const response = await app.inject({ method: 'GET', url: '/boom', headers: ID_HEADER });
+    const response = await app().inject({ method: 'GET', url: '/boom', headers: ID_HEADER });
     expectExactProblem(response, {
       type: 'about:blank',
       title: 'Internal Server Error',
@@ -493,7 +460,7 @@ describe('500: a bug answers a bare problem that shows no internals', () => {
   });
 
   it('uses the generated request id when the caller sent none', async () => {
-    const response = await app.inject({ method: 'GET', url: '/boom' });
+    const response = await app().inject({ method: 'GET', url: '/boom' });
     const id = response.headers['x-request-id'];
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(response.statusCode).toBe(500);
@@ -502,16 +469,7 @@ describe('500: a bug answers a bare problem that shows no internals', () => {
 });
 
 describe('property: no JSON a client posts makes the service fail', () => {
-  let app: FastifyInstance;
-
-  beforeAll(async () => {
-    app = await buildApp();
-    await app.ready();
-  });
-
-  afterAll(async () => {
-    await app.close();
-  });
+  const app = useApp();
 
   /** Anything a JSON body can hold, plus numbers at the edges of the ranges. */
   const anyValue: fc.Arbitrary<unknown> = fc.oneof(
@@ -638,7 +596,7 @@ describe('property: no JSON a client posts makes the service fail', () => {
       const seen = new Map<number, number>();
       await fc.assert(
         fc.asyncProperty(fc.oneof(fc.json({ maxDepth: 3 }), fc.string({ maxLength: 40 })), async (text) => {
-          checkAnswer(route, await postRaw(app, route, text, 'application/json'), seen);
+          checkAnswer(route, await postRaw(app(), route, text, 'application/json'), seen);
         }),
         { numRuns: 100 },
       );
@@ -649,7 +607,7 @@ describe('property: no JSON a client posts makes the service fail', () => {
       const seen = new Map<number, number>();
       await fc.assert(
         fc.asyncProperty(jobBody(route), async (body) => {
-          checkAnswer(route, await postJson(app, route, body), seen);
+          checkAnswer(route, await postJson(app(), route, body), seen);
         }),
         { numRuns: 100 },
       );

@@ -1,40 +1,30 @@
 /** Request ids, the one log line per request, and readiness while the app closes. */
 import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { QUOTE_EXAMPLE } from '../../src/http/schemas/examples.js';
-import { JSON_CONTENT_TYPE, postJson, postRaw, PROBLEM_CONTENT_TYPE } from '../support/http.js';
+import { JSON_CONTENT_TYPE, postJson, postRaw, PROBLEM_CONTENT_TYPE, useApp } from '../support/http.js';
 import { openRawConnection, waitFor, type RawConnection } from '../support/raw-http.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe('x-request-id', () => {
-  let app: FastifyInstance;
-
-  beforeAll(async () => {
-    app = await buildApp();
-    await app.ready();
-  });
-
-  afterAll(async () => {
-    await app.close();
-  });
+  const app = useApp();
 
   it.each([
     ['a short id', 'abc-123'],
     ['every allowed character', 'Trace:a.b_c/d+e=f@g-0'],
     ['128 characters', 'x'.repeat(128)],
   ])('honours a well-formed incoming id: %s', async (_name, id) => {
-    const response = await postJson(app, '/quote', QUOTE_EXAMPLE, { 'x-request-id': id });
+    const response = await postJson(app(), '/quote', QUOTE_EXAMPLE, { 'x-request-id': id });
     expect(response.statusCode).toBe(200);
     expect(response.headers['x-request-id']).toBe(id);
   });
 
   it('puts the honoured id in problem bodies too', async () => {
-    const response = await postJson(app, '/quote', { nope: 1 }, { 'x-request-id': 'caller-42' });
+    const response = await postJson(app(), '/quote', { nope: 1 }, { 'x-request-id': 'caller-42' });
     expect(response.headers['x-request-id']).toBe('caller-42');
     expect(response.json()).toMatchObject({ status: 400, request_id: 'caller-42' });
   });
@@ -46,7 +36,7 @@ describe('x-request-id', () => {
     ['a semicolon', 'a;b'],
     ['empty', ''],
   ])('replaces a malformed id with a fresh UUID: %s', async (_name, id) => {
-    const response = await app.inject({ method: 'GET', url: '/nowhere', headers: { 'x-request-id': id } });
+    const response = await app().inject({ method: 'GET', url: '/nowhere', headers: { 'x-request-id': id } });
     const replaced = response.headers['x-request-id'];
     expect(replaced).toMatch(UUID_V4);
     expect(response.json()).toMatchObject({ status: 404, request_id: replaced });
@@ -54,13 +44,13 @@ describe('x-request-id', () => {
 
   it('gives every request without an id a distinct UUID, on every kind of reply', async () => {
     const responses = await Promise.all([
-      app.inject({ method: 'GET', url: '/healthz' }),
-      app.inject({ method: 'GET', url: '/policy' }),
-      app.inject({ method: 'GET', url: '/docs/json' }),
-      app.inject({ method: 'GET', url: '/nowhere' }),
-      postJson(app, '/quote', QUOTE_EXAMPLE),
-      postRaw(app, '/quote', '{', 'application/json'),
-      postRaw(app, '/quote', 'x', 'text/plain'),
+      app().inject({ method: 'GET', url: '/healthz' }),
+      app().inject({ method: 'GET', url: '/policy' }),
+      app().inject({ method: 'GET', url: '/docs/json' }),
+      app().inject({ method: 'GET', url: '/nowhere' }),
+      postJson(app(), '/quote', QUOTE_EXAMPLE),
+      postRaw(app(), '/quote', '{', 'application/json'),
+      postRaw(app(), '/quote', 'x', 'text/plain'),
     ]);
     const ids = responses.map((response) => response.headers['x-request-id']);
     for (const id of ids) expect(id).toMatch(UUID_V4);
@@ -81,24 +71,16 @@ interface LogLine {
 
 describe('request logs', () => {
   const lines: string[] = [];
-  let app: FastifyInstance;
-
-  beforeAll(async () => {
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(...chunk.toString('utf8').split('\n').filter((line) => line.length > 0));
-        callback();
-      },
-    });
-    app = await buildApp({ logger: pino({ level: 'info' }, stream) });
-    app.get('/boom', async () => {
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(...chunk.toString('utf8').split('\n').filter((line) => line.length > 0));
+      callback();
+    },
+  });
+  const app = useApp({ logger: pino({ level: 'info' }, stream) }, (built) => {
+    built.get('/boom', async () => {
       throw new Error('secret internals');
     });
-    await app.ready();
-  });
-
-  afterAll(async () => {
-    await app.close();
   });
 
   afterEach(() => {
@@ -113,11 +95,11 @@ describe('request logs', () => {
 
   it('writes exactly one "request completed" line per request, with id, method, url, status and time', async () => {
     const requests = [
-      { id: 'log-1', send: () => app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'log-1' } }) },
-      { id: 'log-2', send: () => postJson(app, '/quote', QUOTE_EXAMPLE, { 'x-request-id': 'log-2' }) },
-      { id: 'log-3', send: () => postJson(app, '/quote', { nope: 1 }, { 'x-request-id': 'log-3' }) },
-      { id: 'log-4', send: () => app.inject({ method: 'GET', url: '/policy?verbose=1', headers: { 'x-request-id': 'log-4' } }) },
-      { id: 'log-5', send: () => app.inject({ method: 'DELETE', url: '/quote', headers: { 'x-request-id': 'log-5' } }) },
+      { id: 'log-1', send: () => app().inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'log-1' } }) },
+      { id: 'log-2', send: () => postJson(app(), '/quote', QUOTE_EXAMPLE, { 'x-request-id': 'log-2' }) },
+      { id: 'log-3', send: () => postJson(app(), '/quote', { nope: 1 }, { 'x-request-id': 'log-3' }) },
+      { id: 'log-4', send: () => app().inject({ method: 'GET', url: '/policy?verbose=1', headers: { 'x-request-id': 'log-4' } }) },
+      { id: 'log-5', send: () => app().inject({ method: 'DELETE', url: '/quote', headers: { 'x-request-id': 'log-5' } }) },
     ];
     for (const request of requests) await request.send();
 
@@ -137,14 +119,14 @@ describe('request logs', () => {
   });
 
   it('logs the generated id when the caller sent none', async () => {
-    const response = await app.inject({ method: 'GET', url: '/readyz' });
+    const response = await app().inject({ method: 'GET', url: '/readyz' });
     const entries = logged();
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ request_id: response.headers['x-request-id'], url: '/readyz', status_code: 200 });
   });
 
   it('logs a bug in full under the request id, besides the one completion line', async () => {
-    const response = await app.inject({ method: 'GET', url: '/boom', headers: { 'x-request-id': 'log-bug' } });
+    const response = await app().inject({ method: 'GET', url: '/boom', headers: { 'x-request-id': 'log-bug' } });
     expect(response.statusCode).toBe(500);
     const entries = logged();
     expect(entries).toHaveLength(2);
@@ -155,19 +137,19 @@ describe('request logs', () => {
   });
 });
 
-describe('/readyz', () => {
-  it('answers 200 {status: "ready"} while the app runs', async () => {
-    const app = await buildApp();
-    try {
-      const response = await app.inject({ method: 'GET', url: '/readyz' });
-      expect(response.statusCode).toBe(200);
-      expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
-      expect(response.json()).toStrictEqual({ status: 'ready' });
-    } finally {
-      await app.close();
-    }
-  });
+describe('/readyz while the app runs', () => {
+  const app = useApp();
 
+  it('answers 200 {status: "ready"}', async () => {
+    const response = await app().inject({ method: 'GET', url: '/readyz' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
+    expect(response.json()).toStrictEqual({ status: 'ready' });
+  });
+});
+
+describe('/readyz while the app closes', () => {
+  // This test listens and closes its app itself, in the middle of the test, so it builds its own.
   it('answers every other route with a 503 shutting-down problem while the app closes, but /healthz still with 200', async () => {
     // inject() is refused by Fastify once close() has begun, so requests arriving during the
     // close come over real connections whose request headers were started before it.

@@ -1,8 +1,6 @@
 /** Every reference vector of the original model, through HTTP. */
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
-import { expectProblem, JSON_CONTENT_TYPE, postJson, ROUTE_OF_KIND } from '../support/http.js';
+import { describe, expect, it } from 'vitest';
+import { expectProblem, JSON_CONTENT_TYPE, postJson, ROUTE_OF_KIND, useApp } from '../support/http.js';
 import { loadVectors, mismatches, VECTORS_PRESENT, type ReferenceVector } from '../support/vectors.js';
 
 const vectors = loadVectors();
@@ -10,19 +8,10 @@ const valid = vectors.filter((vector) => vector.class === 'valid');
 const edge = vectors.filter((vector) => vector.class === 'edge');
 
 describe.skipIf(!VECTORS_PRESENT)('reference vectors over HTTP', () => {
-  let app: FastifyInstance;
-
-  beforeAll(async () => {
-    app = await buildApp();
-    await app.ready();
-  });
-
-  afterAll(async () => {
-    await app.close();
-  });
+  const app = useApp();
 
   function post(vector: ReferenceVector) {
-    return postJson(app, ROUTE_OF_KIND[vector.kind], vector.input);
+    return postJson(app(), ROUTE_OF_KIND[vector.kind], vector.input);
   }
 
   it('the vector files hold valid and edge cases of every kind', () => {

@@ -1,6 +1,7 @@
-/** Helpers shared by the HTTP tests: injecting JSON, reading problems, checking credit amounts. */
+/** Helpers shared by the HTTP tests: one app per block, injecting JSON, reading problems, checking credit amounts. */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { buildApp, type AppOptions } from '../../src/app.js';
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
@@ -15,6 +16,36 @@ export const ROUTE_OF_KIND = {
   contribution: '/contribution',
   realtime_delta: '/realtime-delta',
 } as const satisfies Record<string, PostRoute>;
+
+/**
+ * One app for the enclosing describe block (or file): built and ready before its tests, closed
+ * after them. Returns a getter, since the app exists only once the block's tests start.
+ *
+ * `options` may be a function, for options that only exist once earlier hooks ran (a policy
+ * file written in a beforeAll). `setup` runs on the built app before it is ready, to add a
+ * route a test needs.
+ */
+export function useApp(
+  options: AppOptions | (() => AppOptions) = {},
+  setup?: (app: FastifyInstance) => void,
+): () => FastifyInstance {
+  let app: FastifyInstance | undefined;
+  beforeAll(async () => {
+    const built = await buildApp(typeof options === 'function' ? options() : options);
+    app = built;
+    setup?.(built);
+    await built.ready();
+  });
+  afterAll(async () => {
+    const built = app;
+    app = undefined;
+    await built?.close();
+  });
+  return () => {
+    if (app === undefined) throw new Error('useApp: the app is only there while the tests of its block run');
+    return app;
+  };
+}
 
 /** Posts a value serialized as JSON. */
 export function postJson(
@@ -59,6 +90,14 @@ export function expectProblem(response: LightMyRequestResponse, status: number):
   expect(body.status).toBe(status);
   expect(body.request_id).toBe(response.headers['x-request-id']);
   return body;
+}
+
+/** Asserts an exact problem body, its status and content type, and the request id header. */
+export function expectExactProblem(response: LightMyRequestResponse, expected: ProblemBody): void {
+  expect(response.statusCode, response.body).toBe(expected.status);
+  expect(response.headers['content-type']).toBe(PROBLEM_CONTENT_TYPE);
+  expect(response.headers['x-request-id']).toBe(expected.request_id);
+  expect(response.json()).toStrictEqual(expected);
 }
 
 /** Credit amounts are non-negative decimal strings with exactly `scale` fraction digits. */
