@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { allocateUnits } from '../../src/policy/allocation.js';
 import type { CreditUnits } from '../../src/policy/credit-units.js';
+import { exactPartials } from '../../src/policy/exact-sum.js';
 import { Exact } from '../support/credits.js';
 
 const SAFE_MAX = 2n ** 52n;
@@ -46,7 +47,7 @@ function idealShares(total: bigint, weights: readonly number[]) {
 }
 
 function allocate(total: bigint, weights: readonly number[]): bigint[] {
-  const parts: CreditUnits[] = Array.from<CreditUnits>(allocateUnits(total, Float64Array.from(weights)));
+  const parts: readonly CreditUnits[] = allocateUnits(total, weights);
   for (const part of parts) expect(typeof part).toBe(total <= SAFE_MAX ? 'number' : 'bigint');
   return parts.map((part) => BigInt(part));
 }
@@ -124,12 +125,22 @@ describe('allocateUnits: examples', () => {
   });
 
   it('refuses an empty weight list, a negative total and a weight that is not positive and finite', () => {
-    expect(() => allocateUnits(10n, new Float64Array(0))).toThrow(RangeError);
-    expect(() => allocateUnits(10n, Float64Array.from([0, 0]))).toThrow(RangeError);
-    expect(() => allocateUnits(10n, Float64Array.from([1, Number.NaN]))).toThrow(RangeError);
-    expect(() => allocateUnits(-1n, Float64Array.from([1]))).toThrow(RangeError);
-    expect(() => allocateUnits(2n ** 60n, Float64Array.from([1, 0]))).toThrow(RangeError);
-    expect(() => allocateUnits(2n ** 60n, Float64Array.from([1, Number.POSITIVE_INFINITY]))).toThrow(RangeError);
+    expect(() => allocateUnits(10n, [])).toThrow(RangeError);
+    expect(() => allocateUnits(10n, [0, 0])).toThrow(RangeError);
+    expect(() => allocateUnits(10n, [1, Number.NaN])).toThrow(RangeError);
+    expect(() => allocateUnits(10n, [1, -1])).toThrow(RangeError);
+    expect(() => allocateUnits(-1n, [1])).toThrow(RangeError);
+    expect(() => allocateUnits(2n ** 60n, [1, 0])).toThrow(RangeError);
+    expect(() => allocateUnits(2n ** 60n, [1, Number.POSITIVE_INFINITY])).toThrow(RangeError);
+  });
+
+  it('returns a fresh array and leaves the weights as they were', () => {
+    const list = [3, 1, 2];
+    const first = allocateUnits(7n, list);
+    expect(list).toEqual([3, 1, 2]);
+    expect(Array.isArray(first)).toBe(true);
+    expect(allocateUnits(7n, list)).not.toBe(first);
+    expect(allocateUnits(7n, list)).toEqual(first);
   });
 });
 
@@ -205,6 +216,14 @@ describe('allocateUnits: properties', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: 2n ** 36n }), dyadic, (total, list) => {
         expect(allocate(total, list)).toEqual(largestRemainder(total, list));
+      }),
+    );
+  });
+
+  it('gives the same parts whether the caller passes the exact partials of the weights or not', () => {
+    fc.assert(
+      fc.property(fc.oneof(safeTotal, exactTotal), weights, (total, list) => {
+        expect(allocateUnits(total, list, exactPartials(list))).toEqual(allocateUnits(total, list));
       }),
     );
   });

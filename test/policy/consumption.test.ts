@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  BYTE_COUNT_MAX,
+  SAFE_INTEGER_MAX,
   DEFAULT_POLICY_PARAMETERS,
   DEFAULT_POLICY_SETTINGS,
   quoteConsumption,
@@ -133,7 +133,7 @@ const tokenCount = fc.integer({ min: 0, max: 1_000_000 });
 const modelBytes = fc.oneof(
   fc.integer({ min: 0, max: 32 * GIB }),
   fc.integer({ min: 32 * GIB, max: 1024 * GIB }),
-  fc.integer({ min: 0, max: BYTE_COUNT_MAX }),
+  fc.integer({ min: 0, max: SAFE_INTEGER_MAX }),
 );
 const customSettings = fc.record({
   credit_scale: fc.integer({ min: 0, max: 18 }),
@@ -209,9 +209,9 @@ describe('quoteConsumption and settleConsumption: properties', () => {
   it('price the largest accepted request exactly (2^32 - 1 tokens at 2^53 - 1 bytes)', () => {
     const prompt = 2 ** 31;
     const completion = 2 ** 31 - 1;
-    const result = settleConsumption({ prompt_tokens: prompt, actual_completion_tokens: completion, total_model_bytes: BYTE_COUNT_MAX });
-    expect(creditUnits(result.prompt_credits)).toBe(oracleTokenUnits(prompt, BYTE_COUNT_MAX));
-    expect(creditUnits(result.completion_credits)).toBe(oracleTokenUnits(completion, BYTE_COUNT_MAX));
+    const result = settleConsumption({ prompt_tokens: prompt, actual_completion_tokens: completion, total_model_bytes: SAFE_INTEGER_MAX });
+    expect(creditUnits(result.prompt_credits)).toBe(oracleTokenUnits(prompt, SAFE_INTEGER_MAX));
+    expect(creditUnits(result.completion_credits)).toBe(oracleTokenUnits(completion, SAFE_INTEGER_MAX));
     // (2^53 - 1) / 2^35 = 2^18 - 2^-35: 2^31 tokens cost 2^49 - 2^-4 credits exactly.
     expect(result.prompt_credits).toBe(`${2n ** 49n - 1n}.937500000`);
   });

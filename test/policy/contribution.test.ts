@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BYTE_COUNT_MAX, computeContribution, type ContributionInput } from '../../src/policy/index.js';
+import { SAFE_INTEGER_MAX, computeContribution, type ContributionInput } from '../../src/policy/index.js';
 import { creditUnits, Exact, sumCreditUnits } from '../support/credits.js';
 import { loadVectors, mismatches, VECTORS_PRESENT } from '../support/vectors.js';
 import { assignment, executionTime, expectClose, expectSoundContribution, GIB, jobs, memory, modelBytes } from './jobs.js';
@@ -133,7 +133,7 @@ describe('computeContribution: properties', () => {
         .record({
           prompt_tokens: fc.integer({ min: 0, max: 2 ** 31 }),
           completion_tokens: fc.integer({ min: 2 ** 10, max: 2 ** 31 - 1 }),
-          total_model_bytes: fc.integer({ min: 2 ** 50, max: BYTE_COUNT_MAX }),
+          total_model_bytes: fc.integer({ min: 2 ** 50, max: SAFE_INTEGER_MAX }),
         })
         .map((big) => ({ ...input, ...big })),
     );
@@ -151,7 +151,7 @@ describe('computeContribution: properties', () => {
     const input = {
       prompt_tokens: 2 ** 31,
       completion_tokens: 2 ** 31 - 1,
-      total_model_bytes: BYTE_COUNT_MAX,
+      total_model_bytes: SAFE_INTEGER_MAX,
       total_columns: 3,
       assignments: [0, 1, 2].map((index) =>
         assignment(`w${index}`, { execution_time_ms: 1000 * (index + 1), assigned_capacity_units: 7, shard_column_start: index, shard_column_end: 3, available_memory_bytes: 3 }),
@@ -345,7 +345,7 @@ describe('computeContribution: properties', () => {
       fc.property(squeeze, (draw) => {
         const width = Math.max(1, Math.ceil(draw.columns * draw.widthFraction));
         const load = (draw.bytes * width) / draw.columns;
-        const roomyMemory = Math.min(BYTE_COUNT_MAX, Math.ceil(load * draw.roomyFactor));
+        const roomyMemory = Math.min(SAFE_INTEGER_MAX, Math.ceil(load * draw.roomyFactor));
         const tightMemory = Math.max(1, Math.floor(roomyMemory * draw.tightFraction));
         const worker = (worker_id: string, available_memory_bytes: number) =>
           assignment(worker_id, {

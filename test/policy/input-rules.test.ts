@@ -17,6 +17,9 @@ const GIB = 2 ** 30;
 const TOKENS = 'must be an integer from 0 to 4294967295';
 const BYTES = 'must be an integer from 0 to 9007199254740991';
 const POSITIVE_BYTES = 'must be an integer from 1 to 9007199254740991';
+const CAPACITY = 'must be an integer from 1 to 4294967295';
+const SHARD_START = 'must be an integer from 0 to 4294967294';
+const SHARD_END = 'must be an integer from 1 to 4294967295';
 const WORKER_ID = 'must be a string of 1 to 256 characters';
 
 const worker: WorkerAssignment = {
@@ -175,9 +178,18 @@ describe('byte counts and columns', () => {
     expect(() => computeContribution(contributionWith({ execution_time_ms: 0 }))).not.toThrow();
   });
 
+  it('bounds capacity by the u32 of the model: refuses 2^32 and 2^53 - 1, accepts 2^32 - 1', () => {
+    for (const capacity of [2 ** 32, 2 ** 53 - 1]) {
+      expectViolations(() => computeContribution(contributionWith({ assigned_capacity_units: capacity })), [
+        { path: '/assignments/0/assigned_capacity_units', message: CAPACITY },
+      ]);
+    }
+    expect(computeContribution(contributionWith({ assigned_capacity_units: 2 ** 32 - 1 })).assignments[0]!.compute_share).toBe(1);
+  });
+
   it('rejects zero capacity and zero memory', () => {
     expectViolations(() => computeContribution(contributionWith({ assigned_capacity_units: 0 })), [
-      { path: '/assignments/0/assigned_capacity_units', message: POSITIVE_BYTES },
+      { path: '/assignments/0/assigned_capacity_units', message: CAPACITY },
     ]);
     expectViolations(() => computeContribution(contributionWith({ available_memory_bytes: 0 })), [
       { path: '/assignments/0/available_memory_bytes', message: POSITIVE_BYTES },
@@ -201,11 +213,31 @@ describe('shards', () => {
     ]);
   });
 
-  it('rejects a shard bound that is not a token count', () => {
+  it('rejects a shard bound that is not an integer in its range', () => {
     expectViolations(() => computeContribution(contributionWith({ shard_column_start: -1, shard_column_end: 1.5 })), [
-      { path: '/assignments/0/shard_column_start', message: TOKENS },
-      { path: '/assignments/0/shard_column_end', message: TOKENS },
+      { path: '/assignments/0/shard_column_start', message: SHARD_START },
+      { path: '/assignments/0/shard_column_end', message: SHARD_END },
     ]);
+  });
+
+  it('rejects a shard end of 0 by its range, and a start at 2^32 - 1, where no column is left after it', () => {
+    expectViolations(() => computeContribution(contributionWith({ shard_column_start: 0, shard_column_end: 0 })), [
+      { path: '/assignments/0/shard_column_end', message: SHARD_END },
+    ]);
+    const largest = { ...job, total_columns: 2 ** 32 - 1 };
+    expectViolations(
+      () => computeContribution({ ...largest, assignments: [{ ...worker, shard_column_start: 2 ** 32 - 1, shard_column_end: 2 ** 32 - 1 }] }),
+      [{ path: '/assignments/0/shard_column_start', message: SHARD_START }],
+    );
+    expectViolations(
+      () => computeContribution({ ...largest, assignments: [{ ...worker, shard_column_start: 0, shard_column_end: 2 ** 32 }] }),
+      [{ path: '/assignments/0/shard_column_end', message: SHARD_END }],
+    );
+  });
+
+  it('accepts the last column of the largest model, 2^32 - 2 to 2^32 - 1', () => {
+    const input = { ...job, total_columns: 2 ** 32 - 1, assignments: [{ ...worker, shard_column_start: 2 ** 32 - 2, shard_column_end: 2 ** 32 - 1 }] };
+    expect(computeContribution(input).assignments[0]!.compute_share).toBe(1);
   });
 
   it('accepts overlapping shards: replicated work is allowed', () => {
@@ -300,7 +332,7 @@ describe('reporting', () => {
       { path: '/total_columns', message: 'must be an integer from 1 to 4294967295' },
       { path: '/assignments/0/worker_id', message: WORKER_ID },
       { path: '/assignments/0/shard_column_end', message: 'must be greater than shard_column_start (3)' },
-      { path: '/assignments/1/assigned_capacity_units', message: POSITIVE_BYTES },
+      { path: '/assignments/1/assigned_capacity_units', message: CAPACITY },
       { path: '/assignments/1/available_memory_bytes', message: POSITIVE_BYTES },
     ]);
     expect(error.message).toBe(
@@ -327,7 +359,7 @@ describe('reporting', () => {
     const error = rejection(() => computeContribution({ ...job, assignments }));
     expect(error.violation_count).toBe(150);
     expect(error.violations).toEqual(
-      Array.from({ length: 100 }, (_, index) => ({ path: `/assignments/${index}/assigned_capacity_units`, message: POSITIVE_BYTES })),
+      Array.from({ length: 100 }, (_, index) => ({ path: `/assignments/${index}/assigned_capacity_units`, message: CAPACITY })),
     );
     expect(error.message.endsWith('; and 145 more')).toBe(true);
   });

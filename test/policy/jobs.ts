@@ -4,7 +4,15 @@
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { BYTE_COUNT_MAX, type Contribution, type ContributionInput, type WorkerAssignment } from '../../src/policy/index.js';
+import {
+  DEFAULT_POLICY_PARAMETERS,
+  SAFE_INTEGER_MAX,
+  UINT32_MAX,
+  type Contribution,
+  type ContributionInput,
+  type PolicyParameters,
+  type WorkerAssignment,
+} from '../../src/policy/index.js';
 import { creditPattern, creditUnits, Exact, oracleTokenUnits, sumCreditUnits } from '../support/credits.js';
 
 export const GIB = 2 ** 30;
@@ -20,23 +28,29 @@ export function assignment(worker_id: string, fields: Omit<WorkerAssignment, 'wo
   return { worker_id, ...fields };
 }
 
-/** The model as the brief states it, in plain doubles: an independent check of every ratio. */
-export function modelFields(job: JobShape) {
+/**
+ * The model as lib.rs states it, in plain doubles and with naive sums in input order: an
+ * independent check of every ratio. The constants come from `parameters`, the floor of the
+ * reference rate included (the model's f64::EPSILON by default). The model's other floors cannot
+ * bind for valid input (model-floors.test.ts shows why); model-parity.test.ts writes them out.
+ */
+export function modelFields(job: JobShape, parameters: PolicyParameters = DEFAULT_POLICY_PARAMETERS) {
   const rows = job.assignments.map((item) => {
     const fraction = (item.shard_column_end - item.shard_column_start) / job.total_columns;
     const computeUnits = item.assigned_capacity_units * fraction;
-    const rate = computeUnits / Math.max(item.execution_time_ms / 1000, 0.001);
+    const rate = computeUnits / Math.max(item.execution_time_ms / 1000, parameters.min_execution_time_secs);
     const pressure = Math.min(1, Math.max(0, (job.total_model_bytes * fraction) / item.available_memory_bytes));
     return { computeUnits, rate, pressure };
   });
   const computeTotal = rows.reduce((sum, row) => sum + row.computeUnits, 0);
   const rates = rows.map((row) => row.rate).sort((left, right) => left - right);
   const middle = rates.length >> 1;
-  const reference = rates.length % 2 === 1 ? rates[middle]! : (rates[middle - 1]! + rates[middle]!) / 2;
+  const median = rates.length % 2 === 1 ? rates[middle]! : (rates[middle - 1]! + rates[middle]!) / 2;
+  const reference = Math.max(median, parameters.reference_service_rate_min);
   const weighted = rows.map((row) => {
     const share = row.computeUnits / computeTotal;
-    const throughput = Math.min(1.5, Math.max(0.5, row.rate / reference));
-    const resource = 0.85 + 0.3 * row.pressure;
+    const throughput = Math.min(parameters.throughput_multiplier_max, Math.max(parameters.throughput_multiplier_min, row.rate / reference));
+    const resource = parameters.resource_multiplier_base + parameters.resource_multiplier_span * row.pressure;
     return { share, throughput, resource, weight: share * throughput * resource };
   });
   const weightTotal = weighted.reduce((sum, row) => sum + row.weight, 0);
@@ -62,21 +76,28 @@ export function expectClose(actual: number, expected: number, what: string): voi
  * strings of exactly `scale` fraction digits summing exactly to the budget, the model's ratios,
  * and every credit within a unit (plus float error) of budget * normalized share.
  */
-export function expectSoundSplit(job: JobShape, result: Contribution, budget: bigint, scale = 9): void {
-  expect(result.policy_version).toBe('divy-credit-1');
+export function expectSoundSplit(
+  job: JobShape,
+  result: Contribution,
+  budget: bigint,
+  scale = 9,
+  parameters: PolicyParameters = DEFAULT_POLICY_PARAMETERS,
+): void {
+  expect(result.policy_version).toBe(parameters.version);
   expect(creditUnits(result.job_credit_budget, scale)).toBe(budget);
   expect(result.assignments.map((item) => item.worker_id)).toEqual(job.assignments.map((item) => item.worker_id));
   for (const item of result.assignments) expect(item.credits).toMatch(creditPattern(scale));
   expect(sumCreditUnits(result.assignments.map((item) => item.credits), scale)).toBe(budget);
-  const model = modelFields(job);
+  const model = modelFields(job, parameters);
   const slack = new Exact(1).plus(new Exact(budget.toString()).div(2 ** 50));
   result.assignments.forEach((item, index) => {
     const expected = model[index]!;
     for (const field of Object.keys(expected) as (keyof typeof expected)[]) {
       expectClose(item[field], expected[field], `/assignments/${index}/${field}`);
     }
-    expect(item.throughput_multiplier).toBeGreaterThanOrEqual(0.5);
-    expect(item.throughput_multiplier).toBeLessThanOrEqual(1.5);
+    expect(item.throughput_multiplier).toBeGreaterThanOrEqual(parameters.throughput_multiplier_min);
+    expect(item.throughput_multiplier).toBeLessThanOrEqual(parameters.throughput_multiplier_max);
+    expect(item.reference_service_rate).toBeGreaterThanOrEqual(parameters.reference_service_rate_min);
     expect(item.memory_pressure).toBeGreaterThanOrEqual(0);
     expect(item.memory_pressure).toBeLessThanOrEqual(1);
     const ideal = new Exact(budget.toString()).times(item.normalized_contribution_share);
@@ -93,10 +114,12 @@ export function expectSoundContribution(input: ContributionInput, result: Contri
 export const modelBytes = fc.oneof(
   fc.integer({ min: 0, max: 32 * GIB }),
   fc.integer({ min: 32 * GIB, max: 2048 * GIB }),
-  fc.integer({ min: 0, max: BYTE_COUNT_MAX }),
+  fc.integer({ min: 0, max: SAFE_INTEGER_MAX }),
 );
 export const executionTime = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 10_000_000 }));
-export const memory = fc.oneof(fc.integer({ min: 1, max: 64 * GIB }), fc.integer({ min: 1, max: BYTE_COUNT_MAX }));
+export const memory = fc.oneof(fc.integer({ min: 1, max: 64 * GIB }), fc.integer({ min: 1, max: SAFE_INTEGER_MAX }));
+/** Capacity units: the model's u32, 1..2^32 - 1, with both ends drawn often. */
+export const capacity = fc.oneof(fc.integer({ min: 1, max: 1_000_000 }), fc.constantFrom(1, UINT32_MAX), fc.integer({ min: 1, max: UINT32_MAX }));
 
 /** Assignments with shards inside `total_columns`, named w0, w1, ... in order. */
 export function assignmentsIn(total_columns: number, options: { minLength?: number; maxLength?: number } = {}): fc.Arbitrary<WorkerAssignment[]> {
@@ -106,7 +129,7 @@ export function assignmentsIn(total_columns: number, options: { minLength?: numb
   );
   const one = fc.record({
     execution_time_ms: executionTime,
-    assigned_capacity_units: fc.integer({ min: 1, max: 1_000_000 }),
+    assigned_capacity_units: capacity,
     shard,
     available_memory_bytes: memory,
   });
@@ -122,9 +145,14 @@ export function assignmentsIn(total_columns: number, options: { minLength?: numb
   );
 }
 
-/** Job shapes: 1..1e6 columns, 1..40 assignments, model bytes up to 2^53 - 1. */
+/** Job shapes: 1..2^32 - 1 columns (mostly up to 1e6), 1..40 assignments, model bytes up to 2^53 - 1. */
 export function jobShapes(options: { maxAssignments?: number } = {}): fc.Arbitrary<JobShape> {
-  return fc.integer({ min: 1, max: 1_000_000 }).chain((total_columns) =>
+  const columns = fc.oneof(
+    { arbitrary: fc.integer({ min: 1, max: 1_000_000 }), weight: 4 },
+    { arbitrary: fc.constantFrom(1, UINT32_MAX), weight: 1 },
+    { arbitrary: fc.integer({ min: 1, max: UINT32_MAX }), weight: 1 },
+  );
+  return columns.chain((total_columns) =>
     fc.record({
       total_model_bytes: modelBytes,
       total_columns: fc.constant(total_columns),

@@ -166,7 +166,7 @@ describe('computeRealtimeDelta: properties', () => {
             expect(units(consumption.completion_credits)).toBe(price(frontier) - price(accounted));
             expect(units(consumption.total_credits)).toBe(units(consumption.prompt_credits) + units(consumption.completion_credits));
             expect(contribution.job_credit_budget).toBe(consumption.total_credits);
-            expectSoundSplit(job, contribution, units(consumption.total_credits), credit_scale);
+            expectSoundSplit(job, contribution, units(consumption.total_credits), credit_scale, settings.parameters);
             burned.prompt += units(consumption.prompt_credits);
             burned.completion += units(consumption.completion_credits);
             burned.total += units(consumption.total_credits);

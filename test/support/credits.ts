@@ -37,7 +37,11 @@ export interface PriceOptions {
  */
 export function oracleTokenUnits(tokens: number, total_model_bytes: number, options: PriceOptions = {}): bigint {
   const scale = options.credit_scale ?? 9;
-  const scaleBytes = new Exact(options.model_size_scale_gib ?? 32).times(GIB);
+  // Scaled in binary, where multiplying by 2^30 is exact: a scale such as 2^-30 GiB has no short
+  // decimal form, and decimal.js would read only the shortest one that rounds to it.
+  const scaleByteCount = (options.model_size_scale_gib ?? 32) * GIB;
+  if (!Number.isSafeInteger(scaleByteCount)) throw new Error(`model_size_scale_gib is not a whole number of bytes: ${options.model_size_scale_gib}`);
+  const scaleBytes = new Exact(scaleByteCount);
   const bytes = Exact.max(new Exact(total_model_bytes), scaleBytes);
   const credits = new Exact(tokens).times(bytes).div(scaleBytes).toDecimalPlaces(scale, Decimal.ROUND_HALF_EVEN);
   return BigInt(credits.times(new Exact(10).pow(scale)).toFixed(0));
