@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { bodyLimitBytesFor } from './http/body-limit.js';
 import { createSchemaDocs } from './http/schemas/docs.js';
-import { policyParametersSchema } from './http/schemas/policy-parameters.js';
+import { policyFileSchema } from './http/schemas/policy-parameters.js';
 import {
   ASSIGNMENTS_MAX_CEILING,
   ASSIGNMENTS_MAX_DEFAULT,
@@ -50,8 +50,7 @@ const EnvironmentSchema = z.object({
   POLICY_FILE: z.string().min(1).optional(),
 });
 
-/** A policy file names its own version and overrides any of the default parameters. */
-const PolicyFileSchema = policyParametersSchema(createSchemaDocs()).partial().required({ version: true });
+const PolicyFileSchema = policyFileSchema(createSchemaDocs());
 
 export function loadConfig(environment: NodeJS.ProcessEnv): Config {
   const parsed = EnvironmentSchema.safeParse(emptyAsUnset(environment));

@@ -8,6 +8,7 @@ export {
   DEFAULT_POLICY_VERSION,
   PARAMETER_NAMES,
   PARAMETER_SPECS,
+  parameterRule,
   settingsProblems,
   type ParameterName,
   type ParameterSpec,

@@ -104,7 +104,7 @@ export const DEFAULT_POLICY_SETTINGS: PolicySettings = Object.freeze({
 /** The rule a parameter outside its range breaks. */
 export function parameterRule(name: ParameterName): string {
   const spec: ParameterSpec = PARAMETER_SPECS[name];
-  return `${name} must be a number from ${spec.min} to ${spec.max}`;
+  return `must be a number from ${spec.min} to ${spec.max}`;
 }
 
 /**
@@ -118,7 +118,7 @@ export function settingsProblems(settings: PolicySettings): string[] {
   for (const name of PARAMETER_NAMES) {
     const value = parameters[name];
     const spec: ParameterSpec = PARAMETER_SPECS[name];
-    if (!(typeof value === 'number' && value >= spec.min && value <= spec.max)) problems.push(parameterRule(name));
+    if (!(typeof value === 'number' && value >= spec.min && value <= spec.max)) problems.push(`${name} ${parameterRule(name)}`);
   }
   if (!Number.isInteger(parameters.model_size_scale_gib * BYTES_PER_GIB)) {
     problems.push('model_size_scale_gib must be a whole number of bytes (GiB = 2^30 bytes)');

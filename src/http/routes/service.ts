@@ -1,15 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { policyDocumentOf } from '../schemas/service.js';
 import type { RouteOptions } from './options.js';
 
 export const serviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { settings, schemas }) => {
   const { service, problems } = schemas;
-  const { version, ...parameters } = settings.parameters;
-  const policyDocument = {
-    policy_version: version,
-    credit_scale: settings.credit_scale,
-    max_assignments: settings.max_assignments,
-    parameters,
-  };
+  const policyDocument = policyDocumentOf(settings);
 
   app.get(
     '/policy',

@@ -7,7 +7,8 @@ import { integerField } from './fields.js';
 
 export function jobSchemas({ docs, settings }: SchemaContext) {
   const { parameters } = settings;
-  const minExecutionTimeMs = parameters.min_execution_time_secs * 1000;
+  // Twelve significant digits drop the binary noise of the conversion (0.00003 s is 0.03 ms, not 0.030000000000000002).
+  const minExecutionTimeMs = Number((parameters.min_execution_time_secs * 1000).toPrecision(12));
   const workerAssignment = described(
     docs,
     z.strictObject({

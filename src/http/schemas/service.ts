@@ -1,6 +1,7 @@
 /** Schemas of the operational endpoints: policy introspection and health. */
 import { z } from 'zod';
 import { policyVersionField } from './consumption.js';
+import type { PolicySettings } from '../../policy/index.js';
 import type { SchemaContext } from './context.js';
 import { described } from './docs.js';
 import { policyParametersSchema } from './policy-parameters.js';
@@ -17,7 +18,7 @@ export function serviceSchemas(context: SchemaContext) {
         description: 'The constants of the credit model; a change of any of them is a new policy_version.',
       }),
     }),
-    { id: 'PolicyDocument', description: 'The active credit policy.' },
+    { id: 'PolicyDocument', description: 'The active credit policy.', examples: [policyDocumentOf(settings)] },
   );
   const health = described(
     docs,
@@ -25,4 +26,10 @@ export function serviceSchemas(context: SchemaContext) {
     { id: 'Health' },
   );
   return { policyDocument, health };
+}
+
+/** What GET /policy answers for these settings. */
+export function policyDocumentOf(settings: PolicySettings) {
+  const { version, ...parameters } = settings.parameters;
+  return { policy_version: version, credit_scale: settings.credit_scale, max_assignments: settings.max_assignments, parameters };
 }
