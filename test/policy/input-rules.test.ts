@@ -3,7 +3,7 @@ import {
   computeContribution,
   computeRealtimeDelta,
   DEFAULT_POLICY_SETTINGS,
-  PolicyInputError,
+  type PolicyInputError,
   quoteConsumption,
   settleConsumption,
   type ContributionInput,
@@ -12,6 +12,7 @@ import {
   type RealtimeDeltaInput,
   type WorkerAssignment,
 } from '../../src/policy/index.js';
+import { rejection } from './jobs.js';
 
 const GIB = 2 ** 30;
 const TOKENS = 'must be an integer from 0 to 4294967295';
@@ -48,18 +49,6 @@ const delta: RealtimeDeltaInput = {
   total_columns: 8,
   assignments: job.assignments,
 };
-
-/** Runs `call`, demands a PolicyInputError, and returns it for inspection. */
-function rejection(call: () => unknown): PolicyInputError {
-  let caught: unknown;
-  try {
-    call();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(PolicyInputError);
-  return caught as PolicyInputError;
-}
 
 function expectViolations(call: () => unknown, violations: PolicyViolation[]): PolicyInputError {
   const error = rejection(call);

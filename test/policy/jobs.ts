@@ -1,11 +1,12 @@
 /**
- * Shared by the contribution and realtime-delta tests: generators of valid jobs, and the checks
- * every split of credits must pass, made against independent computations.
+ * Shared by the policy tests: generators of valid jobs, the checks every split of credits must
+ * pass, made against independent computations, and the check that an input is refused.
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import {
   DEFAULT_POLICY_PARAMETERS,
+  PolicyInputError,
   SAFE_INTEGER_MAX,
   UINT32_MAX,
   type Contribution,
@@ -170,4 +171,16 @@ export function jobs(options: { maxAssignments?: number } = {}): fc.Arbitrary<Co
       prompt_tokens,
       completion_tokens: prompt_tokens + completion_tokens === 0 ? 1 : completion_tokens,
     }));
+}
+
+/** Runs `call`, demands a PolicyInputError, and returns it for inspection. */
+export function rejection(call: () => unknown): PolicyInputError {
+  let caught: unknown;
+  try {
+    call();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(PolicyInputError);
+  return caught as PolicyInputError;
 }

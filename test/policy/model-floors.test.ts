@@ -13,7 +13,6 @@ import {
   DEFAULT_POLICY_SETTINGS,
   INPUT_RANGES,
   PARAMETER_SPECS,
-  PolicyInputError,
   SAFE_INTEGER_MAX,
   settingsProblems,
   UINT32_MAX,
@@ -33,7 +32,7 @@ import {
   throughputMultiplier,
 } from '../../src/policy/worker-factors.js';
 import { creditUnits, sumCreditUnits } from '../support/credits.js';
-import { assignment, expectClose, GIB, jobs } from './jobs.js';
+import { assignment, expectClose, GIB, jobs, rejection } from './jobs.js';
 
 /** Rust's f64::EPSILON, the model's floor. */
 const F64_EPSILON = 2 ** -52;
@@ -61,17 +60,6 @@ function settingsWith(parameters: PolicyParameters): PolicySettings {
   const settings = { ...DEFAULT_POLICY_SETTINGS, parameters };
   expect(settingsProblems(settings)).toEqual([]);
   return settings;
-}
-
-function rejection(call: () => unknown): PolicyInputError {
-  let caught: unknown;
-  try {
-    call();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(PolicyInputError);
-  return caught as PolicyInputError;
 }
 
 /** The compute units of each worker by the real factor functions, and their total as the model sums it. */
