@@ -2,12 +2,13 @@
  * Builds the Fastify app: schemas, routes, errors and docs. It never listens; src/server.ts does,
  * and tests drive the app with inject().
  */
+import type { KeyObject } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { DOCS_PREFIX, openapiOptions } from './http/openapi.js';
-import { bodyLimitBytesFor } from './http/body-limit.js';
+import { bodyLimitBytesFor } from './http/limits.js';
 import { handleError, handleFrameworkError, handleNotFound, PROBLEM_TYPES, sendProblem } from './http/problem.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
 import { RequestLogController } from './http/request-log.js';
@@ -16,21 +17,27 @@ import { contributionRoutes } from './http/routes/contribution.js';
 import { realtimeDeltaRoutes } from './http/routes/realtime-delta.js';
 import { serviceRoutes } from './http/routes/service.js';
 import { apiSchemas } from './http/schemas/api.js';
-import { DEFAULT_POLICY_SETTINGS, type PolicySettings } from './policy/index.js';
+import { catalogOfOne, DEFAULT_POLICY_SETTINGS, settingsFor, type PolicyCatalog, type PolicySettings } from './policy/index.js';
 
 export interface AppOptions {
+  /** The policies served side by side; without it, `settings` alone (the default policy without either). */
+  readonly catalog?: PolicyCatalog;
   readonly settings?: PolicySettings;
   /** A pino logger; none means silent. */
   readonly logger?: FastifyBaseLogger;
-  /** Defaults to enough for `settings.max_assignments` workers. */
+  /** Defaults to enough for the current policy's `max_assignments` workers. */
   readonly body_limit_bytes?: number;
+  /** Most updates one batch may carry (BATCH_MAX_UPDATES_DEFAULT by default). */
+  readonly batch_max_updates?: number;
+  /** An Ed25519 private key: with it, every 200 answer of an accounting endpoint is signed (RFC 9421). */
+  readonly signing_key?: KeyObject | undefined;
 }
 
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
-  const settings = options.settings ?? DEFAULT_POLICY_SETTINGS;
+  const catalog = options.catalog ?? catalogOfOne(options.settings ?? DEFAULT_POLICY_SETTINGS);
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    bodyLimit: options.body_limit_bytes ?? bodyLimitBytesFor(settings.max_assignments),
+    bodyLimit: options.body_limit_bytes ?? bodyLimitBytesFor(settingsFor(catalog, undefined).max_assignments),
     genReqId: requestIdOf,
     logController: new RequestLogController(),
     // Requests that arrive while closing get a problem body from the hook below instead.
@@ -49,10 +56,10 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   app.setNotFoundHandler(handleNotFound);
   addRequestLifecycle(app);
 
-  const schemas = apiSchemas(settings);
+  const schemas = apiSchemas(catalog);
   await app.register(swagger, openapiOptions(schemas.docs));
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
-  const routeOptions = { settings, schemas };
+  const routeOptions = { catalog, schemas };
   await app.register(consumptionRoutes, routeOptions);
   await app.register(contributionRoutes, routeOptions);
   await app.register(realtimeDeltaRoutes, routeOptions);

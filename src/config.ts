@@ -2,21 +2,23 @@
  * Reads the service's configuration once, from the environment and an optional policy file, and
  * fails fast with one message that names every bad setting.
  */
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { bodyLimitBytesFor } from './http/body-limit.js';
+import { BATCH_MAX_UPDATES_CEILING, BATCH_MAX_UPDATES_DEFAULT, bodyLimitBytesFor } from './http/limits.js';
 import { createSchemaDocs } from './http/schemas/docs.js';
-import { policyFileSchema } from './http/schemas/policy-parameters.js';
+import { policyCatalogFileSchema, policyFileSchema } from './http/schemas/policy-parameters.js';
 import {
   ASSIGNMENTS_MAX_CEILING,
   ASSIGNMENTS_MAX_DEFAULT,
   CREDIT_SCALE_DEFAULT,
   CREDIT_SCALE_MAX,
   CREDIT_SCALE_MIN,
+  catalogOf,
+  catalogProblems,
   DEFAULT_POLICY_PARAMETERS,
-  settingsProblems,
+  type PolicyCatalog,
   type PolicyParameters,
-  type PolicySettings,
 } from './policy/index.js';
 
 export interface Config {
@@ -25,8 +27,14 @@ export interface Config {
   readonly log_level: string;
   readonly body_limit_bytes: number;
   readonly shutdown_grace_ms: number;
-  readonly settings: PolicySettings;
+  /** The policies served side by side, and which is current. */
+  readonly catalog: PolicyCatalog;
+  /** Most updates one batch may carry. */
+  readonly batch_max_updates: number;
+  /** The Ed25519 private key that signs answers; none means answers are not signed. */
+  readonly signing_key: KeyObject | undefined;
 }
+
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -48,20 +56,27 @@ const EnvironmentSchema = z.object({
   BODY_LIMIT_BYTES: integerSetting(1024, 1024 ** 3).optional(),
   SHUTDOWN_GRACE_MS: integerSetting(0, 3_600_000).default(10_000),
   POLICY_FILE: z.string().min(1).optional(),
+  BATCH_MAX_UPDATES: integerSetting(1, BATCH_MAX_UPDATES_CEILING).default(BATCH_MAX_UPDATES_DEFAULT),
+  SIGNING_KEY_FILE: z.string().min(1).optional(),
 });
 
-const PolicyFileSchema = policyFileSchema(createSchemaDocs());
+const schemaDocs = createSchemaDocs();
+const PolicyFileSchema = policyFileSchema(schemaDocs);
+const PolicyCatalogFileSchema = policyCatalogFileSchema(schemaDocs);
+
+/** The policies a policy file lists: each overrides the default parameters it names. */
+interface PolicyList {
+  readonly current: string;
+  readonly policies: readonly PolicyParameters[];
+}
 
 export function loadConfig(environment: NodeJS.ProcessEnv): Config {
   const parsed = EnvironmentSchema.safeParse(emptyAsUnset(environment));
   if (!parsed.success) throw new ConfigError(describeIssues('environment', parsed.error.issues));
   const env = parsed.data;
-  const settings: PolicySettings = {
-    parameters: { ...DEFAULT_POLICY_PARAMETERS, ...(env.POLICY_FILE ? readPolicyFile(env.POLICY_FILE) : {}) },
-    credit_scale: env.CREDIT_SCALE,
-    max_assignments: env.MAX_ASSIGNMENTS,
-  };
-  const problems = settingsProblems(settings);
+  const { current, policies } = env.POLICY_FILE ? readPolicyFile(env.POLICY_FILE) : { current: DEFAULT_POLICY_PARAMETERS.version, policies: [DEFAULT_POLICY_PARAMETERS] };
+  const deployment = { credit_scale: env.CREDIT_SCALE, max_assignments: env.MAX_ASSIGNMENTS };
+  const problems = catalogProblems(current, policies, deployment);
   if (problems.length > 0) {
     const source = env.POLICY_FILE ? `POLICY_FILE ${env.POLICY_FILE} with CREDIT_SCALE and MAX_ASSIGNMENTS` : 'CREDIT_SCALE and MAX_ASSIGNMENTS';
     throw new ConfigError(`invalid policy settings from ${source}: ${problems.join('; ')}`);
@@ -72,11 +87,14 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     log_level: env.LOG_LEVEL,
     body_limit_bytes: env.BODY_LIMIT_BYTES ?? bodyLimitBytesFor(env.MAX_ASSIGNMENTS),
     shutdown_grace_ms: env.SHUTDOWN_GRACE_MS,
-    settings,
+    catalog: catalogOf(current, policies, deployment),
+    batch_max_updates: env.BATCH_MAX_UPDATES,
+    signing_key: env.SIGNING_KEY_FILE === undefined ? undefined : readSigningKey(env.SIGNING_KEY_FILE),
   };
 }
 
-function readPolicyFile(path: string): Partial<PolicyParameters> {
+/** One policy (`{ "version": ... }`) or several (`{ "current": ..., "policies": [...] }`). */
+function readPolicyFile(path: string): PolicyList {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -89,9 +107,39 @@ function readPolicyFile(path: string): Partial<PolicyParameters> {
   } catch (error) {
     throw new ConfigError(`POLICY_FILE ${path} is not valid JSON: ${(error as Error).message}`);
   }
-  const parsed = PolicyFileSchema.safeParse(content);
+  const listsPolicies = typeof content === 'object' && content !== null && 'policies' in content;
+  if (!listsPolicies) {
+    const policy = withDefaults(parseOrThrow(PolicyFileSchema, content, path));
+    return { current: policy.version, policies: [policy] };
+  }
+  const catalog = parseOrThrow(PolicyCatalogFileSchema, content, path);
+  return { current: catalog.current, policies: catalog.policies.map(withDefaults) };
+}
+
+function parseOrThrow<Output>(schema: z.ZodType<Output>, content: unknown, path: string): Output {
+  const parsed = schema.safeParse(content);
   if (!parsed.success) throw new ConfigError(describeIssues(`POLICY_FILE ${path}`, parsed.error.issues));
-  return Object.fromEntries(Object.entries(parsed.data).filter(([, value]) => value !== undefined));
+  return parsed.data;
+}
+
+/** The default parameters, with those a policy names in their place. */
+function withDefaults(policy: { readonly version: string } & { readonly [Name in keyof PolicyParameters]?: PolicyParameters[Name] | undefined }): PolicyParameters {
+  const named = Object.fromEntries(Object.entries(policy).filter(([, value]) => value !== undefined));
+  return { ...DEFAULT_POLICY_PARAMETERS, ...named, version: policy.version };
+}
+
+/** An Ed25519 private key in PEM: the only kind the signatures use. */
+function readSigningKey(path: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(readFileSync(path));
+  } catch (error) {
+    throw new ConfigError(`SIGNING_KEY_FILE ${path} is not a readable PEM private key: ${(error as Error).message}`);
+  }
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw new ConfigError(`SIGNING_KEY_FILE ${path} holds a ${key.asymmetricKeyType ?? 'non-asymmetric'} key; answers are signed with Ed25519 only`);
+  }
+  return key;
 }
 
 /** An empty variable means "not set", as with `PORT= npm start`. */

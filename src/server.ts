@@ -16,7 +16,13 @@ function readConfig(): Config {
 
 const config = readConfig();
 const logger = createLogger(config.log_level);
-const app = await buildApp({ settings: config.settings, logger, body_limit_bytes: config.body_limit_bytes });
+const app = await buildApp({
+  catalog: config.catalog,
+  logger,
+  body_limit_bytes: config.body_limit_bytes,
+  batch_max_updates: config.batch_max_updates,
+  signing_key: config.signing_key,
+});
 
 closeWithGrace({ delay: config.shutdown_grace_ms, logger: { error: (message: string) => logger.error(message) } }, async ({ signal, err }) => {
   if (err) logger.error({ err }, 'closing after an uncaught error');
@@ -25,7 +31,4 @@ closeWithGrace({ delay: config.shutdown_grace_ms, logger: { error: (message: str
 });
 
 await app.listen({ port: config.port, host: config.host });
-logger.info(
-  { policy_version: config.settings.parameters.version, credit_scale: config.settings.credit_scale },
-  'ready',
-);
+logger.info({ policy_version: config.catalog.current, policy_versions: [...config.catalog.policies.keys()] }, 'ready');

@@ -6,7 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { PolicyInputError, type PolicyViolation } from '../policy/index.js';
+import { PolicyInputError, ReservationExceededError, type PolicyViolation } from '../policy/index.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 import { describeSchemaIssues } from './schema-issues.js';
 import type { Problem } from './schemas/problem.js';
@@ -18,6 +18,7 @@ export const PROBLEM_TYPES = {
   malformedJson: 'urn:divy:problem:malformed-json',
   unsupportedMediaType: 'urn:divy:problem:unsupported-media-type',
   ruleViolation: 'urn:divy:problem:policy-rule-violation',
+  reservationExceeded: 'urn:divy:problem:reservation-exceeded',
   bodyTooLarge: 'urn:divy:problem:body-too-large',
   notFound: 'urn:divy:problem:not-found',
   unavailable: 'urn:divy:problem:shutting-down',
@@ -64,6 +65,7 @@ export function handleNotFound(request: FastifyRequest, reply: FastifyReply): Fa
 
 function clientProblem(error: FastifyError, request: FastifyRequest): ProblemFields | undefined {
   if (error instanceof PolicyInputError) return ruleViolation(error);
+  if (error instanceof ReservationExceededError) return reservationExceeded(error);
   if (hasZodFastifySchemaValidationErrors(error)) {
     const errors = describeSchemaIssues(error.validation, request.body);
     return {
@@ -87,6 +89,17 @@ function ruleViolation(error: PolicyInputError): ProblemFields {
     status: 422,
     detail: `${countOf(total, 'rule violation', 'rule violations')}${suffix}.`,
     errors: error.violations.map((violation: PolicyViolation) => ({ path: violation.path, message: violation.message })),
+  };
+}
+
+function reservationExceeded(error: ReservationExceededError): ProblemFields {
+  const tokens = countOf(error.excess_tokens, 'token', 'tokens');
+  return {
+    type: PROBLEM_TYPES.reservationExceeded,
+    title: 'The job goes past its reservation',
+    status: 409,
+    detail: `${error.path.slice(1)} goes ${tokens} past reserved_completion_tokens (${error.reserved_completion_tokens}); reserve more before burning more.`,
+    errors: [{ path: error.path, message: `must be at most reserved_completion_tokens (${error.reserved_completion_tokens}): ${tokens} too many` }],
   };
 }
 

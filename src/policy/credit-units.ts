@@ -43,3 +43,31 @@ function formatSafeUnits(units: number, credit_scale: number): string {
   const whole = (units - fraction) / perCredit;
   return `${whole}.${String(fraction).padStart(credit_scale, '0')}`;
 }
+
+/** The longest whole part a credit amount may have: far beyond any budget, short enough to bound the work. */
+export const CREDIT_AMOUNT_WHOLE_DIGITS_MAX = 24;
+
+/**
+ * Parses a decimal string of credits into units at `credit_scale`: digits, then optionally a point
+ * and at most `credit_scale` fraction digits. Undefined for anything else, so the caller can name
+ * the rule it breaks.
+ */
+export function parseCreditAmount(amount: unknown, credit_scale: number): bigint | undefined {
+  if (typeof amount !== 'string') return undefined;
+  const match = /^([0-9]+)(?:\.([0-9]+))?$/.exec(amount);
+  if (match === null) return undefined;
+  const whole = match[1]!;
+  const fraction = match[2] ?? '';
+  if (whole.length > CREDIT_AMOUNT_WHOLE_DIGITS_MAX || fraction.length > credit_scale) return undefined;
+  return BigInt(whole) * unitsPerCredit(credit_scale) + BigInt(fraction.padEnd(credit_scale, '0') || '0');
+}
+
+/** The rule a credit amount breaks, in the words every answer uses. */
+export function creditAmountRule(credit_scale: number): string {
+  return `must be a decimal string of credits: up to ${CREDIT_AMOUNT_WHOLE_DIGITS_MAX} digits, then at most ${credit_scale} fraction digits`;
+}
+
+/** Whether a formatted amount is zero. */
+export function isZeroAmount(amount: string): boolean {
+  return /^0+(\.0+)?$/.test(amount);
+}

@@ -28,3 +28,23 @@ function describe(violations: readonly PolicyViolation[], violation_count: numbe
   const hidden = violation_count - shown.length;
   return hidden > 0 ? `${shown.join('; ')}; and ${hidden} more` : shown.join('; ');
 }
+
+/**
+ * Thrown when a job would consume more completion tokens than its reservation was quoted for:
+ * the input is well formed, but the burn it asks for is not covered.
+ */
+export class ReservationExceededError extends Error {
+  override readonly name = 'ReservationExceededError';
+
+  constructor(
+    /** JSON Pointer to the count that goes past the reservation. */
+    readonly path: string,
+    readonly reserved_completion_tokens: number,
+    /** How many tokens past the reservation the count goes. */
+    readonly excess_tokens: number,
+  ) {
+    super(
+      `${path.slice(1)} goes ${excess_tokens} ${excess_tokens === 1 ? 'token' : 'tokens'} past reserved_completion_tokens (${reserved_completion_tokens})`,
+    );
+  }
+}

@@ -1,7 +1,9 @@
-export { quoteConsumption, settleConsumption } from './consumption.js';
+export { quoteConsumption } from './consumption.js';
+export { settleConsumption } from './settlement.js';
 export { computeContribution } from './contribution.js';
 export { computeRealtimeDelta } from './realtime-delta.js';
-export { PolicyInputError, type PolicyViolation } from './errors.js';
+export { PolicyInputError, ReservationExceededError, type PolicyViolation } from './errors.js';
+export { catalogOf, catalogOfOne, catalogProblems, settingsFor, POLICY_VERSION_PATH, type PolicyCatalog } from './catalog.js';
 export {
   DEFAULT_POLICY_PARAMETERS,
   DEFAULT_POLICY_SETTINGS,
@@ -17,4 +19,5 @@ export {
 } from './parameters.js';
 export * from './limits.js';
 export * from './input-ranges.js';
+export { CREDIT_AMOUNT_WHOLE_DIGITS_MAX } from './credit-units.js';
 export type * from './types.js';

@@ -36,6 +36,7 @@ export const INPUT_RANGES = {
   shard_column_end: { min: 1, max: UINT32_MAX },
   /** The model treats no memory as full pressure: zero is refused rather than silently read. */
   available_memory_bytes: { min: 1, max: SAFE_INTEGER_MAX },
+  reserved_completion_tokens: TOKEN_COUNT,
 } as const satisfies Record<string, IntegerRange>;
 
 export type RangedField = keyof typeof INPUT_RANGES;
@@ -45,6 +46,9 @@ export const REQUEST_TOKENS_MAX = UINT32_MAX;
 
 /** Worker ids, counted in Unicode code points. */
 export const WORKER_ID_LENGTH: IntegerRange = { min: 1, max: 256 };
+
+/** Job ids, counted in Unicode code points: they name the job's accounts in ledger postings. */
+export const JOB_ID_LENGTH: IntegerRange = { min: 1, max: 128 };
 
 /** The rule a value outside its range breaks, in the words every answer uses. */
 export function rangeRule(range: IntegerRange): string {

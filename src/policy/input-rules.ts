@@ -1,5 +1,15 @@
 import { PolicyInputError, type PolicyViolation } from './errors.js';
-import { INPUT_RANGES, isInRange, rangeRule, REQUEST_TOKENS_MAX, WORKER_ID_LENGTH, type RangedField } from './input-ranges.js';
+import { parseCreditAmount, creditAmountRule } from './credit-units.js';
+import {
+  INPUT_RANGES,
+  isInRange,
+  JOB_ID_LENGTH,
+  rangeRule,
+  REQUEST_TOKENS_MAX,
+  WORKER_ID_LENGTH,
+  type IntegerRange,
+  type RangedField,
+} from './input-ranges.js';
 import type { WorkerAssignment } from './types.js';
 
 /** A bad job can break a rule in every one of its assignments; the first ones are enough to fix it. */
@@ -27,6 +37,20 @@ export class RuleCheck {
     return false;
   }
 
+  /** Checks a string whose length in code points lies in `range`. */
+  text(path: string, value: unknown, range: IntegerRange): value is string {
+    if (isTextOfLength(value, range)) return true;
+    this.fail(path, textRule(range));
+    return false;
+  }
+
+  /** Parses a credit amount at `credit_scale`; undefined (and a violation) when it is not one. */
+  creditAmount(path: string, value: unknown, credit_scale: number): bigint | undefined {
+    const units = parseCreditAmount(value, credit_scale);
+    if (units === undefined) this.fail(path, creditAmountRule(credit_scale));
+    return units;
+  }
+
   boolean(path: string, value: unknown): value is boolean {
     if (typeof value === 'boolean') return true;
     this.fail(path, 'must be true or false');
@@ -36,6 +60,19 @@ export class RuleCheck {
   /** Throws the collected violations, if any. */
   conclude(): void {
     if (this.violationCount > 0) throw new PolicyInputError(this.violations, this.violationCount);
+  }
+}
+
+/** An optional job id names the job's accounts in ledger postings. */
+export function checkJobId(check: RuleCheck, job_id: unknown): void {
+  if (job_id !== undefined) check.text('/job_id', job_id, JOB_ID_LENGTH);
+}
+
+/** An optional reservation is a token count that, with the prompt, one request could price. */
+export function checkReserved(check: RuleCheck, prompt_tokens: number, promptValid: boolean, reserved: unknown): void {
+  if (reserved === undefined) return;
+  if (check.field('/reserved_completion_tokens', reserved, 'reserved_completion_tokens') && promptValid) {
+    checkRequestTokens(check, '/reserved_completion_tokens', 'prompt_tokens + reserved_completion_tokens', prompt_tokens + reserved);
   }
 }
 
@@ -82,7 +119,7 @@ function checkAssignment(
   assignment: WorkerAssignment,
   total_columns: number | undefined,
 ): void {
-  if (!isWorkerId(assignment.worker_id)) check.fail(assignmentPath(index, 'worker_id'), WORKER_ID_RULE);
+  if (!isTextOfLength(assignment.worker_id, WORKER_ID_LENGTH)) check.fail(assignmentPath(index, 'worker_id'), WORKER_ID_RULE);
   checkAssignmentField(check, index, 'execution_time_ms', assignment.execution_time_ms);
   checkAssignmentField(check, index, 'assigned_capacity_units', assignment.assigned_capacity_units);
   checkAssignmentField(check, index, 'available_memory_bytes', assignment.available_memory_bytes);
@@ -110,12 +147,16 @@ function assignmentPath(index: number, field: string): string {
   return `/assignments/${index}/${field}`;
 }
 
-const WORKER_ID_RULE = `must be a string of ${WORKER_ID_LENGTH.min} to ${WORKER_ID_LENGTH.max} characters`;
+function textRule(range: IntegerRange): string {
+  return `must be a string of ${range.min} to ${range.max} characters`;
+}
+
+const WORKER_ID_RULE = textRule(WORKER_ID_LENGTH);
 
 /** Counted in Unicode code points, the characters a person sees; the UTF-16 length bounds it from above. */
-function isWorkerId(worker_id: unknown): boolean {
-  if (typeof worker_id !== 'string' || worker_id.length < WORKER_ID_LENGTH.min) return false;
-  return worker_id.length <= WORKER_ID_LENGTH.max || codePointCount(worker_id) <= WORKER_ID_LENGTH.max;
+function isTextOfLength(text: unknown, range: IntegerRange): text is string {
+  if (typeof text !== 'string' || text.length < range.min) return false;
+  return text.length <= range.max || codePointCount(text) <= range.max;
 }
 
 function codePointCount(text: string): number {

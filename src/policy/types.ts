@@ -12,12 +12,24 @@ export interface QuoteInput {
   readonly prompt_tokens: number;
   readonly requested_completion_tokens: number;
   readonly total_model_bytes: number;
+  /** What the submitter can spend (credits): the quote then says how many tokens it affords. */
+  readonly budget_credits?: CreditAmount | undefined;
 }
 
 export interface SettleInput {
   readonly prompt_tokens: number;
   readonly actual_completion_tokens: number;
   readonly total_model_bytes: number;
+  /** What the reservation was quoted for: with it, the settlement reconciles against it. */
+  readonly reserved_completion_tokens?: number | undefined;
+  /** What the stream already burned: completion tokens, and whether the prompt. */
+  readonly accounted_completion_tokens?: number | undefined;
+  readonly prompt_credits_accounted?: boolean | undefined;
+  /** The workers the final delta is split among. */
+  readonly total_columns?: number | undefined;
+  readonly assignments?: readonly WorkerAssignment[] | undefined;
+  /** Names the job in ledger postings. */
+  readonly job_id?: string | undefined;
 }
 
 export interface ContributionInput {
@@ -36,6 +48,10 @@ export interface RealtimeDeltaInput {
   readonly total_model_bytes: number;
   readonly total_columns: number;
   readonly assignments: readonly WorkerAssignment[];
+  /** What the reservation was quoted for: with it, the burn is bounded by it and reported against it. */
+  readonly reserved_completion_tokens?: number | undefined;
+  /** Names the job in ledger postings. */
+  readonly job_id?: string | undefined;
 }
 
 /** Credits are decimal strings with exactly `credit_scale` fraction digits. */
@@ -47,6 +63,44 @@ export interface Consumption {
   readonly prompt_credits: CreditAmount;
   readonly completion_credits: CreditAmount;
   readonly total_credits: CreditAmount;
+}
+
+/** What a quote answers: the consumption, and with a budget how many completion tokens it affords. */
+export interface Quote extends Consumption {
+  readonly max_affordable_completion_tokens?: number;
+}
+
+/** A reservation as the stream burns it: burned + remaining = reserved, to the unit. */
+export interface Reservation {
+  readonly reserved_credits: CreditAmount;
+  readonly burned_credits: CreditAmount;
+  readonly remaining_credits: CreditAmount;
+}
+
+/** A settlement against its reservation: streamed + final_delta = total, total + release = reserved. */
+export interface Reconciliation {
+  readonly reserved_credits: CreditAmount;
+  readonly streamed_credits: CreditAmount;
+  readonly final_delta_credits: CreditAmount;
+  readonly release_credits: CreditAmount;
+}
+
+/** A double-entry transfer, keyed by a deterministic id so that a ledger absorbs retries. */
+export interface Posting {
+  readonly id: string;
+  readonly debit_account: string;
+  readonly credit_account: string;
+  readonly amount: CreditAmount;
+}
+
+/** What a settlement answers: the consumption, and what the optional fields of its input asked for. */
+export interface Settlement extends Consumption {
+  readonly reconciliation?: Reconciliation;
+  /** The final delta, split among the workers. */
+  readonly contribution?: Contribution;
+  readonly job_id?: string;
+  readonly delta_id?: string;
+  readonly postings?: Posting[];
 }
 
 export interface WorkerCredit {
@@ -74,4 +128,8 @@ export interface RealtimeDelta {
   readonly frontier_completion_tokens: number;
   readonly contribution: Contribution;
   readonly consumption: Consumption;
+  readonly reservation?: Reservation;
+  readonly job_id?: string;
+  readonly delta_id?: string;
+  readonly postings?: Posting[];
 }

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { quoteConsumption, settleConsumption } from '../../policy/index.js';
+import { quoteConsumption, settingsFor, settleConsumption } from '../../policy/index.js';
 import type { RouteOptions } from './options.js';
 
-export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { settings, schemas }) => {
-  const { consumption, problems } = schemas;
+export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
+  const { consumption, settlement, problems } = schemas;
   app.post(
     '/quote',
     {
@@ -11,12 +11,12 @@ export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
         tags: ['accounting'],
         summary: 'Reserve: price a job before it starts',
         description:
-          'Prices the prompt tokens plus the requested completion tokens, scaled by model size. Wallet services reserve this amount before the job runs.',
+          'Prices the prompt tokens plus the requested completion tokens, scaled by model size. Wallet services reserve this amount before the job runs. With budget_credits it also says how many completion tokens the budget affords.',
         body: consumption.quoteRequest,
         response: { 200: consumption.quoteResponse, ...problems.bodyResponses },
       },
     },
-    async (request) => quoteConsumption(request.body, settings),
+    async (request) => quoteConsumption(request.body, settingsFor(catalog, request.body.policy_version)),
   );
 
   app.post(
@@ -24,13 +24,13 @@ export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
     {
       schema: {
         tags: ['accounting'],
-        summary: 'Settle: price what a finished job consumed',
+        summary: 'Settle: price what a finished job consumed, and reconcile it against its reservation',
         description:
-          'Prices the prompt tokens plus the completion tokens actually produced. Equals, to the unit, the sum of the job\'s realtime deltas.',
-        body: consumption.settleRequest,
-        response: { 200: consumption.settleResponse, ...problems.bodyResponses },
+          'Prices the prompt tokens plus the completion tokens actually produced: to the unit, the sum of the job\'s realtime deltas. With reserved_completion_tokens (and what the stream already burned) it reconciles only the difference: the final delta to burn, split among the assignments, and what to release. Completion past the reservation is a 409.',
+        body: settlement.settleRequest,
+        response: { 200: settlement.settleResponse, ...problems.bodyResponses, 409: problems.reservationExceeded },
       },
     },
-    async (request) => settleConsumption(request.body, settings),
+    async (request) => settleConsumption(request.body, settingsFor(catalog, request.body.policy_version)),
   );
 };

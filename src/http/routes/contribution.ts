@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { computeContribution } from '../../policy/index.js';
+import { computeContribution, settingsFor } from '../../policy/index.js';
 import type { RouteOptions } from './options.js';
 
-export const contributionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { settings, schemas }) => {
+export const contributionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
   const { contribution, problems } = schemas;
   app.post(
     '/contribution',
@@ -16,6 +16,6 @@ export const contributionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
         response: { 200: contribution.contributionResponse, ...problems.bodyResponses },
       },
     },
-    async (request) => computeContribution(request.body, settings),
+    async (request) => computeContribution(request.body, settingsFor(catalog, request.body.policy_version)),
   );
 };

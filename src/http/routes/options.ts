@@ -1,8 +1,8 @@
-import type { PolicySettings } from '../../policy/index.js';
+import type { PolicyCatalog } from '../../policy/index.js';
 import type { ApiSchemas } from '../schemas/api.js';
 
-/** What every route plugin is registered with: the active policy and the app's schemas. */
+/** What every route plugin is registered with: the policies served and the app's schemas. */
 export interface RouteOptions {
-  readonly settings: PolicySettings;
+  readonly catalog: PolicyCatalog;
   readonly schemas: ApiSchemas;
 }

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { computeRealtimeDelta } from '../../policy/index.js';
+import { computeRealtimeDelta, settingsFor } from '../../policy/index.js';
 import type { RouteOptions } from './options.js';
 
-export const realtimeDeltaRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { settings, schemas }) => {
+export const realtimeDeltaRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
   const { realtimeDelta, problems } = schemas;
   app.post(
     '/realtime-delta',
@@ -11,13 +11,18 @@ export const realtimeDeltaRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
         tags: ['accounting'],
         summary: 'Stream: burn and pay out the credits of new tokens',
         description:
-          'Coordinators call this each time the completion frontier advances, passing the counters already accounted. Returns the credits to burn from the submitter for the new tokens and, from exactly that amount, what each worker earns. Deltas from 0 to N sum exactly to the settlement of N. Answers 204 when there is nothing new.',
+          'Coordinators call this each time the completion frontier advances, passing the counters already accounted. Returns the credits to burn from the submitter for the new tokens and, from exactly that amount, what each worker earns. Deltas from 0 to N sum exactly to the settlement of N. Answers 204 when there is nothing new. With reserved_completion_tokens no burn goes past the reservation (409); with job_id the answer carries its ledger postings.',
         body: realtimeDelta.realtimeDeltaRequest,
-        response: { 200: realtimeDelta.realtimeDeltaResponse, 204: realtimeDelta.nothingToAccount, ...problems.bodyResponses },
+        response: {
+          200: realtimeDelta.realtimeDeltaResponse,
+          204: realtimeDelta.nothingToAccount,
+          ...problems.bodyResponses,
+          409: problems.reservationExceeded,
+        },
       },
     },
     async (request, reply) => {
-      const delta = computeRealtimeDelta(request.body, settings);
+      const delta = computeRealtimeDelta(request.body, settingsFor(catalog, request.body.policy_version));
       if (delta === null) return reply.code(204).send(null);
       return delta;
     },

@@ -1,21 +1,45 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { policyDocumentOf } from '../schemas/service.js';
+import { z } from 'zod';
+import { PROBLEM_TYPES, sendProblem } from '../problem.js';
+import { policyDocumentOf, policyVersionDocumentOf } from '../schemas/service.js';
 import type { RouteOptions } from './options.js';
 
-export const serviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { settings, schemas }) => {
+export const serviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
   const { service, problems } = schemas;
-  const policyDocument = policyDocumentOf(settings);
+  const policyDocument = policyDocumentOf(catalog);
 
   app.get(
     '/policy',
     {
       schema: {
         tags: ['operations'],
-        summary: 'The active policy parameters, their version and the credit scale',
+        summary: 'The current policy, every policy served, and the credit scale',
         response: { 200: service.policyDocument },
       },
     },
     async () => policyDocument,
+  );
+
+  app.get(
+    '/policy/:version',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'One policy by its version',
+        params: z.object({ version: service.versionParameter }),
+        response: { 200: service.policyVersionDocument, 404: problems.response('No policy has that version; the detail lists the known ones.') },
+      },
+    },
+    async (request, reply) => {
+      const settings = catalog.policies.get(request.params.version);
+      if (settings !== undefined) return policyVersionDocumentOf(settings, request.params.version === catalog.current);
+      return sendProblem(request, reply, {
+        type: PROBLEM_TYPES.notFound,
+        title: 'Not Found',
+        status: 404,
+        detail: `No policy has version ${request.params.version}; the known versions are ${[...catalog.policies.keys()].join(', ')}.`,
+      });
+    },
   );
 
   app.get(

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { quoteConsumption, settleConsumption, REQUEST_TOKENS_MAX } from '../../policy/index.js';
+import { CREDIT_AMOUNT_WHOLE_DIGITS_MAX, quoteConsumption, REQUEST_TOKENS_MAX } from '../../policy/index.js';
 import type { SchemaContext } from './context.js';
 import { described } from './docs.js';
-import { QUOTE_EXAMPLE, SETTLE_EXAMPLE } from './examples.js';
+import { QUOTE_EXAMPLE } from './examples.js';
 import { creditField, integerField, ratioField } from './fields.js';
 import type { JobSchemas } from './job.js';
 
@@ -13,49 +13,73 @@ export function policyVersionField({ docs, settings }: SchemaContext) {
   });
 }
 
+/** A completion count of a request whose sum with the prompt one request may price. */
+export function completionTokensField(
+  { docs }: SchemaContext,
+  field: 'requested_completion_tokens' | 'actual_completion_tokens',
+  description: string,
+  example: number,
+) {
+  return integerField(docs, field, `${description} (tokens). prompt_tokens + ${field} is at most ${REQUEST_TOKENS_MAX}.`, example);
+}
+
 export function consumptionSchemas(context: SchemaContext, job: JobSchemas) {
   const { docs, settings } = context;
   const quote = quoteConsumption(QUOTE_EXAMPLE, settings);
-  const settle = settleConsumption(SETTLE_EXAMPLE, settings);
   const scale = settings.credit_scale;
-  const consumption = described(
-    docs,
-    z.object({
-      policy_version: policyVersionField(context),
-      model_size_factor: ratioField(
-        docs,
-        `max(1, total_model_bytes / ${settings.parameters.model_size_scale_gib} GiB): the price of one token (credits per token).`,
-        quote.model_size_factor,
-      ),
-      prompt_credits: creditField(docs, scale, 'prompt tokens x model_size_factor, rounded half-even', quote.prompt_credits),
-      completion_credits: creditField(docs, scale, 'completion tokens x model_size_factor, rounded half-even', quote.completion_credits),
-      total_credits: creditField(docs, scale, 'prompt_credits + completion_credits, exactly', quote.total_credits),
-    }),
-    { id: 'Consumption', description: 'The credits a number of tokens costs.', examples: [quote, settle] },
-  );
-  const completionTokens = (field: 'requested_completion_tokens' | 'actual_completion_tokens', description: string, example: number) =>
-    integerField(docs, field, `${description} (tokens). prompt_tokens + ${field} is at most ${REQUEST_TOKENS_MAX}.`, example);
+  const { max_affordable_completion_tokens, ...quoteConsumed } = quote;
+  const consumptionFields = {
+    policy_version: policyVersionField(context),
+    model_size_factor: ratioField(
+      docs,
+      `max(1, total_model_bytes / ${settings.parameters.model_size_scale_gib} GiB): the price of one token (credits per token).`,
+      quote.model_size_factor,
+    ),
+    prompt_credits: creditField(docs, scale, 'prompt tokens x model_size_factor, rounded half-even', quote.prompt_credits),
+    completion_credits: creditField(docs, scale, 'completion tokens x model_size_factor, rounded half-even', quote.completion_credits),
+    total_credits: creditField(docs, scale, 'prompt_credits + completion_credits, exactly', quote.total_credits),
+  };
+  const consumption = described(docs, z.object(consumptionFields), {
+    id: 'Consumption',
+    description: 'The credits a number of tokens costs.',
+    examples: [quoteConsumed],
+  });
   return {
     consumption,
+    consumptionFields,
     quoteRequest: described(
       docs,
       z.strictObject({
         prompt_tokens: job.promptTokens,
-        requested_completion_tokens: completionTokens('requested_completion_tokens', 'Completion tokens the submitter asks for, at most', QUOTE_EXAMPLE.requested_completion_tokens),
+        requested_completion_tokens: completionTokensField(
+          context,
+          'requested_completion_tokens',
+          'Completion tokens the submitter asks for, at most',
+          QUOTE_EXAMPLE.requested_completion_tokens,
+        ),
         total_model_bytes: job.totalModelBytes,
+        budget_credits: described(docs, z.string().optional(), {
+          description: `What the submitter can spend (credits, a decimal string of up to ${CREDIT_AMOUNT_WHOLE_DIGITS_MAX} digits and at most ${scale} fraction digits). With it the answer also says max_affordable_completion_tokens.`,
+          example: QUOTE_EXAMPLE.budget_credits,
+        }),
+        policy_version: job.policyVersion,
       }),
       { description: 'A job to reserve credits for.', examples: [QUOTE_EXAMPLE] },
     ),
-    quoteResponse: described(docs, consumption, { description: 'The credits to reserve.' }),
-    settleRequest: described(
+    quoteResponse: described(
       docs,
-      z.strictObject({
-        prompt_tokens: job.promptTokens,
-        actual_completion_tokens: completionTokens('actual_completion_tokens', 'Completion tokens the job actually produced', SETTLE_EXAMPLE.actual_completion_tokens),
-        total_model_bytes: job.totalModelBytes,
+      z.object({
+        ...consumptionFields,
+        max_affordable_completion_tokens: integerField(
+          docs,
+          'requested_completion_tokens',
+          'With budget_credits: the largest completion count whose quote, with the prompt, fits the budget; 0 when the prompt alone does not fit (tokens).',
+          max_affordable_completion_tokens ?? 0,
+        ).optional(),
       }),
-      { description: 'A finished job to price.', examples: [SETTLE_EXAMPLE] },
+      { id: 'Quote', description: 'The credits to reserve, and what a budget affords.', examples: [quote] },
     ),
-    settleResponse: described(docs, consumption, { description: 'The credits the job consumed.' }),
   };
 }
+
+export type ConsumptionSchemas = ReturnType<typeof consumptionSchemas>;

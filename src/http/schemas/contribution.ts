@@ -88,6 +88,7 @@ export function contributionSchemas(context: SchemaContext, job: JobSchemas) {
         total_model_bytes: job.totalModelBytes,
         total_columns: job.totalColumns,
         assignments: job.assignments,
+        policy_version: job.policyVersion,
       }),
       { description: 'A whole job whose credits are to be split among its workers.', examples: [CONTRIBUTION_EXAMPLE] },
     ),

@@ -27,16 +27,28 @@ export const EXAMPLE_ASSIGNMENTS: readonly WorkerAssignment[] = [
   },
 ];
 
+/** The job's id in every example: its whole life, from quote to settlement. */
+const JOB_ID = 'job-42';
+
+/** Reserves 256 completion tokens; the submitter's budget of 700 credits would afford 222. */
 export const QUOTE_EXAMPLE: QuoteInput = {
   prompt_tokens: 128,
   requested_completion_tokens: 256,
   total_model_bytes: MODEL_BYTES_64_GIB,
+  budget_credits: '700',
 };
 
+/** Settles 180 tokens, of which the stream burned 160 and the prompt, against the reservation of 256. */
 export const SETTLE_EXAMPLE: SettleInput = {
   prompt_tokens: 128,
   actual_completion_tokens: 180,
   total_model_bytes: MODEL_BYTES_64_GIB,
+  reserved_completion_tokens: 256,
+  accounted_completion_tokens: 160,
+  prompt_credits_accounted: true,
+  total_columns: 8192,
+  assignments: EXAMPLE_ASSIGNMENTS,
+  job_id: JOB_ID,
 };
 
 export const CONTRIBUTION_EXAMPLE: ContributionInput = {
@@ -55,6 +67,8 @@ export const REALTIME_DELTA_EXAMPLE: RealtimeDeltaInput = {
   total_model_bytes: MODEL_BYTES_64_GIB,
   total_columns: 8192,
   assignments: EXAMPLE_ASSIGNMENTS,
+  reserved_completion_tokens: 256,
+  job_id: JOB_ID,
 };
 
 /**

@@ -1,11 +1,11 @@
 /** The fields that describe a job to price: tokens, model size and the workers' assignments. */
 import { z } from 'zod';
-import { WORKER_ID_LENGTH } from '../../policy/index.js';
+import { JOB_ID_LENGTH, WORKER_ID_LENGTH } from '../../policy/index.js';
 import type { SchemaContext } from './context.js';
 import { described } from './docs.js';
 import { integerField } from './fields.js';
 
-export function jobSchemas({ docs, settings }: SchemaContext) {
+export function jobSchemas({ docs, settings, versions }: SchemaContext) {
   const { parameters } = settings;
   // Twelve significant digits drop the binary noise of the conversion (0.00003 s is 0.03 ms, not 0.030000000000000002).
   const minExecutionTimeMs = Number((parameters.min_execution_time_secs * 1000).toPrecision(12));
@@ -47,6 +47,20 @@ export function jobSchemas({ docs, settings }: SchemaContext) {
     assignments: described(docs, z.array(workerAssignment), {
       description: `The workers of the job, at most ${settings.max_assignments}. Answers list them in this order.`,
     }),
+    policyVersion: described(docs, z.string().optional(), {
+      description: `The policy to price the job by: ${versions.join(', ')}. Absent means the current one, ${settings.parameters.version}. Name the quote's version in every later request, so a policy rolled out while the job runs does not change its prices.`,
+      example: settings.parameters.version,
+    }),
+    jobId: described(docs, z.string().optional(), {
+      description: `Names the job, ${JOB_ID_LENGTH.min} to ${JOB_ID_LENGTH.max} characters. With it the answer carries delta_id and the ledger postings.`,
+      example: 'job-42',
+    }),
+    reservedCompletionTokens: integerField(
+      docs,
+      'reserved_completion_tokens',
+      'The completion tokens the job\'s reservation was quoted for (tokens). With it no burn goes past the reservation (409), and the answer reports it.',
+      256,
+    ).optional(),
   };
 }
 

@@ -39,3 +39,17 @@ export function policyFileSchema(docs: SchemaDocs) {
   const parameters = policyParametersSchema(docs);
   return parameters.partial().extend({ version: parameters.shape.version });
 }
+
+/** Most policies one deployment serves side by side: enough for a rollout, few enough to read. */
+export const POLICIES_MAX = 32;
+
+/** A policy file that lists several policies, each naming its own version, and which is current. */
+export function policyCatalogFileSchema(docs: SchemaDocs) {
+  return z.strictObject({
+    current: z.string({ error: 'must be a non-empty string' }).min(1, { error: 'must be a non-empty string' }),
+    policies: z
+      .array(policyFileSchema(docs), { error: 'must be a list of policies' })
+      .min(1, { error: 'must hold at least one policy' })
+      .max(POLICIES_MAX, { error: `must hold at most ${POLICIES_MAX} policies` }),
+  });
+}

@@ -37,6 +37,7 @@ export function problemSchemas(docs: SchemaDocs) {
       422: response('A value breaks a rule of the credit policy; `errors` names each field and rule.'),
       500: response('A bug in the service; the body shows no internals.'),
     },
+    reservationExceeded: response('The job goes past its reservation: `errors` names the count and by how many tokens.'),
   };
 }
 

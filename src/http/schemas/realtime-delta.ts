@@ -7,8 +7,15 @@ import { described } from './docs.js';
 import { exampleSettings, REALTIME_DELTA_EXAMPLE } from './examples.js';
 import { integerField } from './fields.js';
 import type { JobSchemas } from './job.js';
+import type { LedgerSchemas } from './ledger.js';
 
-export function realtimeDeltaSchemas(context: SchemaContext, job: JobSchemas, consumption: z.ZodType, contribution: ContributionSchemas) {
+export function realtimeDeltaSchemas(
+  context: SchemaContext,
+  job: JobSchemas,
+  consumption: z.ZodType,
+  contribution: ContributionSchemas,
+  ledger: LedgerSchemas,
+) {
   const { docs, settings } = context;
   const frontier = integerField(
     docs,
@@ -33,6 +40,10 @@ export function realtimeDeltaSchemas(context: SchemaContext, job: JobSchemas, co
         description: 'The burned credits, split among the workers: its budget equals consumption.total_credits.',
       }),
       consumption: described(docs, consumption, { description: 'The credits to burn from the submitter for the new tokens.' }),
+      reservation: described(docs, ledger.reservation.optional(), { description: 'With reserved_completion_tokens: the reservation once this delta is burned.' }),
+      job_id: described(docs, z.string().optional(), { description: 'With job_id: the job, as in the request.', example: REALTIME_DELTA_EXAMPLE.job_id }),
+      delta_id: described(docs, ledger.deltaId.optional(), { description: 'With job_id: the id of this delta.' }),
+      postings: described(docs, ledger.postings.optional(), { description: 'With job_id: this delta\'s payouts, from the job\'s reservation to each worker.' }),
     }),
     { id: 'RealtimeDelta', description: 'Credits to burn for the new tokens, and who earns them.', examples: [example] },
   );
@@ -55,6 +66,9 @@ export function realtimeDeltaSchemas(context: SchemaContext, job: JobSchemas, co
         total_model_bytes: job.totalModelBytes,
         total_columns: job.totalColumns,
         assignments: job.assignments,
+        reserved_completion_tokens: job.reservedCompletionTokens,
+        job_id: job.jobId,
+        policy_version: job.policyVersion,
       }),
       { description: 'The job\'s counters as the caller has accounted them, and its workers.', examples: [REALTIME_DELTA_EXAMPLE] },
     ),
