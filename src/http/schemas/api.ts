@@ -23,6 +23,8 @@ export function apiSchemas(catalog: PolicyCatalog = catalogOfOne(DEFAULT_POLICY_
   const ledger = ledgerSchemas(context, {
     reservation: realtimeDeltaExample.reservation!,
     reconciliation: settleConsumption(SETTLE_EXAMPLE, priced).reconciliation!,
+    delta_id: realtimeDeltaExample.delta_id!,
+    posting: realtimeDeltaExample.postings![0]!,
   });
   return {
     docs: context.docs,

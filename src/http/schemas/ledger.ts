@@ -1,19 +1,22 @@
 /** Schemas of what wallets and ledgers read: reservations, reconciliations and postings. */
 import { z } from 'zod';
-import type { Reconciliation, Reservation } from '../../policy/index.js';
+import type { Posting, Reconciliation, Reservation } from '../../policy/index.js';
 import type { SchemaContext } from './context.js';
 import { described } from './docs.js';
 import { creditField } from './fields.js';
 
+/** What the worked example answers, so the documented examples are the service's own. */
 export interface LedgerExamples {
   readonly reservation: Reservation;
   readonly reconciliation: Reconciliation;
+  readonly delta_id: string;
+  readonly posting: Posting;
 }
 
 export function ledgerSchemas({ docs, settings }: SchemaContext, examples: LedgerExamples) {
   const scale = settings.credit_scale;
   const credits = (description: string, example: string) => creditField(docs, scale, description, example);
-  const { reservation, reconciliation } = examples;
+  const { reservation, reconciliation, posting } = examples;
   return {
     reservation: described(
       docs,
@@ -39,7 +42,7 @@ export function ledgerSchemas({ docs, settings }: SchemaContext, examples: Ledge
     ),
     deltaId: described(docs, z.string(), {
       description: 'A digest of the job id, policy version, prompt flag and the accounted and frontier counts: the same delta always has the same id.',
-      example: '3f6c0a9e1b2d4c5e8f7a6b5c4d3e2f10',
+      example: examples.delta_id,
     }),
     postings: described(
       docs,
@@ -49,14 +52,17 @@ export function ledgerSchemas({ docs, settings }: SchemaContext, examples: Ledge
           z.object({
             id: described(docs, z.string(), {
               description: 'Deterministic 128-bit id (32 hex digits): a ledger that keys postings by it absorbs retries.',
-              example: '9b1f0c2d3e4a5b6c7d8e9f0a1b2c3d4e',
+              example: posting.id,
             }),
-            debit_account: described(docs, z.string(), { description: 'The account debited: the job\'s reservation, job:<job_id>:reservation.', example: 'job:job-42:reservation' }),
+            debit_account: described(docs, z.string(), {
+              description: 'The account debited: the job\'s reservation, job:<job_id>:reservation.',
+              example: posting.debit_account,
+            }),
             credit_account: described(docs, z.string(), {
               description: 'The account credited: worker:<worker_id> for a payout, job:<job_id>:submitter for the release.',
-              example: 'worker:fast-metal',
+              example: posting.credit_account,
             }),
-            amount: credits('The amount moved, more than zero', '13.714285714'),
+            amount: credits('The amount moved, more than zero', posting.amount),
           }),
           { id: 'Posting', description: 'A double-entry transfer.' },
         ),
