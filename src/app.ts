@@ -8,15 +8,19 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { DOCS_PREFIX, openapiOptions } from './http/openapi.js';
+import { parseJsonKeepingReceivedBody } from './http/json-body.js';
 import { bodyLimitBytesFor } from './http/limits.js';
 import { handleError, handleFrameworkError, handleNotFound, PROBLEM_TYPES, sendProblem } from './http/problem.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
 import { RequestLogController } from './http/request-log.js';
 import { consumptionRoutes } from './http/routes/consumption.js';
 import { contributionRoutes } from './http/routes/contribution.js';
+import { jwksRoutes } from './http/routes/jwks.js';
+import { realtimeDeltaBatchRoutes } from './http/routes/realtime-delta-batch.js';
 import { realtimeDeltaRoutes } from './http/routes/realtime-delta.js';
 import { serviceRoutes } from './http/routes/service.js';
 import { apiSchemas } from './http/schemas/api.js';
+import { signAccountingAnswers } from './http/signing.js';
 import { catalogOfOne, DEFAULT_POLICY_SETTINGS, settingsFor, type PolicyCatalog, type PolicySettings } from './policy/index.js';
 
 export interface AppOptions {
@@ -55,15 +59,20 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
   addRequestLifecycle(app);
+  parseJsonKeepingReceivedBody(app);
+  // Before the routes: which routes sign is decided as each is declared.
+  if (options.signing_key !== undefined) signAccountingAnswers(app, options.signing_key);
 
-  const schemas = apiSchemas(catalog);
+  const schemas = apiSchemas(catalog, options.batch_max_updates);
   await app.register(swagger, openapiOptions(schemas.docs));
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
   const routeOptions = { catalog, schemas };
   await app.register(consumptionRoutes, routeOptions);
   await app.register(contributionRoutes, routeOptions);
   await app.register(realtimeDeltaRoutes, routeOptions);
+  await app.register(realtimeDeltaBatchRoutes, routeOptions);
   await app.register(serviceRoutes, routeOptions);
+  await app.register(jwksRoutes, { ...routeOptions, signing_key: options.signing_key });
   return app;
 }
 

@@ -128,16 +128,25 @@ function withDefaults(policy: { readonly version: string } & { readonly [Name in
   return { ...DEFAULT_POLICY_PARAMETERS, ...named, version: policy.version };
 }
 
+/** How to make a signing key, for the messages that refuse one. */
+const MAKE_SIGNING_KEY = 'openssl genpkey -algorithm ed25519 -out key.pem';
+
 /** An Ed25519 private key in PEM: the only kind the signatures use. */
 function readSigningKey(path: string): KeyObject {
+  let pem: Buffer;
+  try {
+    pem = readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(`SIGNING_KEY_FILE ${path} cannot be read: ${(error as Error).message}`);
+  }
   let key: KeyObject;
   try {
-    key = createPrivateKey(readFileSync(path));
+    key = createPrivateKey(pem);
   } catch (error) {
-    throw new ConfigError(`SIGNING_KEY_FILE ${path} is not a readable PEM private key: ${(error as Error).message}`);
+    throw new ConfigError(`SIGNING_KEY_FILE ${path} is not a PEM private key (${MAKE_SIGNING_KEY} makes one): ${(error as Error).message}`);
   }
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new ConfigError(`SIGNING_KEY_FILE ${path} holds a ${key.asymmetricKeyType ?? 'non-asymmetric'} key; answers are signed with Ed25519 only`);
+    throw new ConfigError(`SIGNING_KEY_FILE ${path} holds a key of type ${key.asymmetricKeyType ?? key.type}; answers are signed with Ed25519 only (${MAKE_SIGNING_KEY} makes one)`);
   }
   return key;
 }
@@ -147,7 +156,12 @@ function emptyAsUnset(environment: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(environment).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
 }
 
+/** A field's path as a reader writes it: `policies[1].version`. */
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.map((key, index) => (typeof key === 'number' ? `[${key}]` : `${index === 0 ? '' : '.'}${String(key)}`)).join('');
+}
+
 function describeIssues(source: string, issues: readonly z.core.$ZodIssue[]): string {
-  const lines = issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  const lines = issues.map((issue) => `${pathOf(issue.path) || '(root)'}: ${issue.message}`);
   return `invalid configuration in the ${source}: ${lines.join('; ')}`;
 }

@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
+import { settingsFor } from './policy/index.js';
 
 function readConfig(): Config {
   try {
@@ -31,4 +32,5 @@ closeWithGrace({ delay: config.shutdown_grace_ms, logger: { error: (message: str
 });
 
 await app.listen({ port: config.port, host: config.host });
-logger.info({ policy_version: config.catalog.current, policy_versions: [...config.catalog.policies.keys()] }, 'ready');
+const current = settingsFor(config.catalog, undefined);
+logger.info({ policy_version: current.parameters.version, policy_versions: [...config.catalog.policies.keys()], credit_scale: current.credit_scale }, 'ready');

@@ -8,7 +8,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { PolicyInputError, ReservationExceededError, type PolicyViolation } from '../policy/index.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
-import { describeSchemaIssues } from './schema-issues.js';
+import { describeSchemaIssues, type FieldError } from './schema-issues.js';
 import type { Problem } from './schemas/problem.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -25,14 +25,15 @@ export const PROBLEM_TYPES = {
   generic: 'about:blank',
 } as const;
 
-type ProblemFields = Omit<Problem, 'request_id'>;
+/** A problem body before it names its request. */
+export type ProblemFields = Omit<Problem, 'request_id'>;
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemFields): FastifyReply {
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send({ ...problem, request_id: request.id });
 }
 
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const problem = clientProblem(error, request);
+  const problem = clientProblem(error, request.body);
   if (problem !== undefined) return sendProblem(request, reply, problem);
   request.log.error({ err: error }, 'request failed on a bug');
   return sendProblem(request, reply, {
@@ -63,20 +64,27 @@ export function handleNotFound(request: FastifyRequest, reply: FastifyReply): Fa
   });
 }
 
-function clientProblem(error: FastifyError, request: FastifyRequest): ProblemFields | undefined {
+/**
+ * The problem a client error answers, for an error raised while answering `body`; undefined
+ * when the error is not the client's, which is a bug. Batches call it once per update, so each
+ * update gets the body its own request would get.
+ */
+export function clientProblem(error: unknown, body: unknown): ProblemFields | undefined {
   if (error instanceof PolicyInputError) return ruleViolation(error);
   if (error instanceof ReservationExceededError) return reservationExceeded(error);
-  if (hasZodFastifySchemaValidationErrors(error)) {
-    const errors = describeSchemaIssues(error.validation, request.body);
-    return {
-      type: PROBLEM_TYPES.invalidRequest,
-      title: 'Request does not match the schema',
-      status: 400,
-      detail: countOf(errors.length, 'field is', 'fields are') + ' missing, unknown or of the wrong type.',
-      errors,
-    };
-  }
+  if (hasZodFastifySchemaValidationErrors(error)) return invalidRequest(describeSchemaIssues(error.validation, body));
   return fastifyProblem(error);
+}
+
+/** A body that does not match its schema: `errors` as schema-issues.ts describes them. */
+export function invalidRequest(errors: FieldError[]): ProblemFields {
+  return {
+    type: PROBLEM_TYPES.invalidRequest,
+    title: 'Request does not match the schema',
+    status: 400,
+    detail: countOf(errors.length, 'field is', 'fields are') + ' missing, unknown or of the wrong type.',
+    errors,
+  };
 }
 
 function ruleViolation(error: PolicyInputError): ProblemFields {
@@ -104,8 +112,9 @@ function reservationExceeded(error: ReservationExceededError): ProblemFields {
 }
 
 /** Errors Fastify raises while reading a request, before any route code runs. */
-function fastifyProblem(error: FastifyError): ProblemFields | undefined {
-  switch (error.code) {
+function fastifyProblem(error: unknown): ProblemFields | undefined {
+  const { code, statusCode, message } = (error ?? {}) as Partial<FastifyError>;
+  switch (code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return {
@@ -129,9 +138,9 @@ function fastifyProblem(error: FastifyError): ProblemFields | undefined {
         detail: 'The request body exceeds the configured limit (BODY_LIMIT_BYTES).',
       };
   }
-  const status = error.statusCode ?? 500;
+  const status = statusCode ?? 500;
   if (status < 400 || status >= 500) return undefined;
-  return { type: PROBLEM_TYPES.generic, title: STATUS_CODES[status] ?? 'Client Error', status, detail: error.message };
+  return { type: PROBLEM_TYPES.generic, title: STATUS_CODES[status] ?? 'Client Error', status, detail: message ?? '' };
 }
 
 function countOf(count: number, singular: string, plural: string): string {

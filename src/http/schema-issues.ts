@@ -3,6 +3,7 @@
  * client reads one vocabulary whether a field has the wrong type or breaks a rule.
  */
 import type { ZodFastifySchemaValidationError } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
 
 export interface FieldError {
   readonly path: string;
@@ -17,11 +18,32 @@ const TYPE_NAMES: Readonly<Record<string, string>> = {
   object: 'an object',
 };
 
-export function describeSchemaIssues(issues: readonly ZodFastifySchemaValidationError[], body: unknown): FieldError[] {
+/** The fields of a validation error that the descriptions read. */
+type SchemaIssue = Pick<ZodFastifySchemaValidationError, 'keyword' | 'instancePath' | 'message' | 'params'>;
+
+/** The issues of a body that the route's schema refused (the 400 handler's case). */
+export function describeSchemaIssues(issues: readonly SchemaIssue[], body: unknown): FieldError[] {
   return issues.flatMap((issue) => describeIssue(issue, body));
 }
 
-function describeIssue(issue: ZodFastifySchemaValidationError, body: unknown): FieldError[] {
+/**
+ * The issues of a value parsed by hand with a request schema, described exactly as the 400
+ * handler describes the same value sent as a whole body.
+ */
+export function describeZodIssues(issues: readonly z.core.$ZodIssue[], body: unknown): FieldError[] {
+  return describeSchemaIssues(issues.map(asValidationIssue), body);
+}
+
+/**
+ * A zod issue as fastify-type-provider-zod's validator reports it (its `createValidationError`,
+ * which the package does not export): the path joined unescaped, every other field as params.
+ */
+function asValidationIssue(issue: z.core.$ZodIssue): SchemaIssue {
+  const { path, code, message, ...params } = issue;
+  return { keyword: code, instancePath: `/${path.join('/')}`, message, params };
+}
+
+function describeIssue(issue: SchemaIssue, body: unknown): FieldError[] {
   const path = issue.instancePath === '/' ? '' : issue.instancePath;
   const params = issue.params as { expected?: string; keys?: string[] };
   if (issue.keyword === 'unrecognized_keys') {

@@ -3,7 +3,8 @@
  * settlement: it names its version in every request, so a policy rolled out while it runs does not
  * break its sums. Requests that name none get the current policy.
  */
-import { PolicyInputError } from './errors.js';
+import { PolicyInputError, ReservationExceededError, type PolicyViolation } from './errors.js';
+import { VIOLATIONS_LISTED_MAX } from './input-rules.js';
 import { settingsProblems, type PolicyParameters, type PolicySettings } from './parameters.js';
 
 export interface PolicyCatalog {
@@ -47,6 +48,30 @@ export const POLICY_VERSION_PATH = '/policy_version';
 export function settingsFor(catalog: PolicyCatalog, policy_version: string | undefined): PolicySettings {
   const settings = catalog.policies.get(policy_version ?? catalog.current);
   if (settings !== undefined) return settings;
+  throw new PolicyInputError([unknownVersion(catalog)]);
+}
+
+/**
+ * Prices a request by the version it names. For an unknown version, the rest of the request is
+ * still checked, under the current policy, so that one answer names every broken rule.
+ */
+export function priceByVersion<Result>(catalog: PolicyCatalog, policy_version: string | undefined, price: (settings: PolicySettings) => Result): Result {
+  const settings = catalog.policies.get(policy_version ?? catalog.current);
+  if (settings !== undefined) return price(settings);
+  const unknown = unknownVersion(catalog);
+  try {
+    price(settingsFor(catalog, undefined));
+  } catch (error) {
+    if (error instanceof PolicyInputError) {
+      throw new PolicyInputError([unknown, ...error.violations].slice(0, VIOLATIONS_LISTED_MAX), error.violation_count + 1);
+    }
+    // Whether the job fits its reservation is for the policy it names to say.
+    if (!(error instanceof ReservationExceededError)) throw error;
+  }
+  throw new PolicyInputError([unknown]);
+}
+
+function unknownVersion(catalog: PolicyCatalog): PolicyViolation {
   const known = [...catalog.policies.keys()].join(', ');
-  throw new PolicyInputError([{ path: POLICY_VERSION_PATH, message: `must be one of the versions this service knows: ${known}` }]);
+  return { path: POLICY_VERSION_PATH, message: `must be one of the versions this service knows: ${known}` };
 }

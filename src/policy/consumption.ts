@@ -20,21 +20,24 @@ export function quoteConsumption(input: QuoteInput, settings: PolicySettings = D
   return { ...consumption, max_affordable_completion_tokens: maxAffordableCompletionTokens(input.prompt_tokens, budgetUnits, price) };
 }
 
-/** Checks the counts every priced job has: its prompt, its completion and its model's size. */
+/**
+ * Checks the counts every priced job has: its prompt, its completion and its model's size. Says
+ * which counts are good, so that later rules compare only good counts.
+ */
 export function checkJobTokens(
   check: RuleCheck,
   prompt_tokens: number,
   completion_tokens: number,
   completion_field: 'requested_completion_tokens' | 'actual_completion_tokens',
   total_model_bytes: number,
-): boolean {
+): { readonly promptValid: boolean; readonly completionValid: boolean } {
   const promptValid = check.field('/prompt_tokens', prompt_tokens, 'prompt_tokens');
   const completionValid = check.field(`/${completion_field}`, completion_tokens, completion_field);
   if (promptValid && completionValid) {
     checkRequestTokens(check, `/${completion_field}`, `prompt_tokens + ${completion_field}`, prompt_tokens + completion_tokens);
   }
   check.field('/total_model_bytes', total_model_bytes, 'total_model_bytes');
-  return promptValid;
+  return { promptValid, completionValid };
 }
 
 /** The consumption of `prompt_tokens` and `completion_tokens` at `price`. */

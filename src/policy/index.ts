@@ -3,7 +3,7 @@ export { settleConsumption } from './settlement.js';
 export { computeContribution } from './contribution.js';
 export { computeRealtimeDelta } from './realtime-delta.js';
 export { PolicyInputError, ReservationExceededError, type PolicyViolation } from './errors.js';
-export { catalogOf, catalogOfOne, catalogProblems, settingsFor, POLICY_VERSION_PATH, type PolicyCatalog } from './catalog.js';
+export { catalogOf, catalogOfOne, catalogProblems, priceByVersion, settingsFor, POLICY_VERSION_PATH, type PolicyCatalog } from './catalog.js';
 export {
   DEFAULT_POLICY_PARAMETERS,
   DEFAULT_POLICY_SETTINGS,

@@ -60,6 +60,7 @@ export function payoutPostings(job_id: string, delta_id: string, workers: readon
     if (isZeroAmount(worker.credits)) return;
     postings.push({
       id: digest(['divy-payout', delta_id, index, worker.worker_id]),
+      kind: 'payout',
       debit_account: reservationAccount(job_id),
       credit_account: workerAccount(worker.worker_id),
       amount: worker.credits,
@@ -75,6 +76,7 @@ export function payoutPostings(job_id: string, delta_id: string, workers: readon
 export function releasePosting(job_id: string, amount: CreditAmount): Posting {
   return {
     id: digest(['divy-release', job_id]),
+    kind: 'release',
     debit_account: reservationAccount(job_id),
     credit_account: submitterAccount(job_id),
     amount,

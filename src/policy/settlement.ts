@@ -77,7 +77,13 @@ function finalDeltaContribution(input: SettleInput, finalDeltaUnits: bigint, rec
 
 function checkSettleInput(input: SettleInput, settings: PolicySettings): void {
   const check = new RuleCheck();
-  const promptValid = checkJobTokens(check, input.prompt_tokens, input.actual_completion_tokens, 'actual_completion_tokens', input.total_model_bytes);
+  const { promptValid, completionValid } = checkJobTokens(
+    check,
+    input.prompt_tokens,
+    input.actual_completion_tokens,
+    'actual_completion_tokens',
+    input.total_model_bytes,
+  );
   checkReserved(check, input.prompt_tokens, promptValid, input.reserved_completion_tokens);
   const streaming = input.accounted_completion_tokens !== undefined || input.prompt_credits_accounted !== undefined;
   if (streaming && input.reserved_completion_tokens === undefined) {
@@ -85,7 +91,7 @@ function checkSettleInput(input: SettleInput, settings: PolicySettings): void {
   }
   if (input.accounted_completion_tokens !== undefined) {
     const valid = check.field('/accounted_completion_tokens', input.accounted_completion_tokens, 'accounted_completion_tokens');
-    if (valid && Number.isInteger(input.actual_completion_tokens) && input.accounted_completion_tokens > input.actual_completion_tokens) {
+    if (valid && completionValid && input.accounted_completion_tokens > input.actual_completion_tokens) {
       check.fail('/accounted_completion_tokens', `must be at most actual_completion_tokens (${input.actual_completion_tokens})`);
     }
   }

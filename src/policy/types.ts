@@ -88,6 +88,11 @@ export interface Reconciliation {
 /** A double-entry transfer, keyed by a deterministic id so that a ledger absorbs retries. */
 export interface Posting {
   readonly id: string;
+  /**
+   * `payout`: part of a delta's burn, paid to a worker; a ledger applies a delta's payouts
+   * together, once per delta_id. `release`: a settlement's unused reservation, once per job.
+   */
+  readonly kind: 'payout' | 'release';
   readonly debit_account: string;
   readonly credit_account: string;
   readonly amount: CreditAmount;

@@ -8,6 +8,7 @@ import {
   SETTLE_EXAMPLE,
 } from '../../src/http/schemas/examples.js';
 import {
+  catalogOfOne,
   computeContribution,
   computeRealtimeDelta,
   DEFAULT_POLICY_PARAMETERS,
@@ -19,46 +20,151 @@ import {
   type Contribution,
   type ContributionInput,
   type PolicySettings,
+  type Quote,
   type RealtimeDelta,
+  type Settlement,
 } from '../../src/policy/index.js';
 import { expectProblem, JSON_CONTENT_TYPE, postJson, sumCredits, useApp } from '../support/http.js';
 
 /** The schemas the default app answers with, to parse its answers by. */
-const schemas = apiSchemas(DEFAULT_POLICY_SETTINGS);
+const schemas = apiSchemas(catalogOfOne(DEFAULT_POLICY_SETTINGS));
+
+/** The default parameters as GET /policy shows them, without their version. */
+const DEFAULT_PARAMETERS_SHOWN = {
+  model_size_scale_gib: 32,
+  min_execution_time_secs: 0.001,
+  reference_service_rate_min: 2 ** -52,
+  throughput_multiplier_min: 0.5,
+  throughput_multiplier_max: 1.5,
+  resource_multiplier_base: 0.85,
+  resource_multiplier_span: 0.3,
+};
+
+/** The factors of the README's two workers: the same in every split of the example job, whatever its budget. */
+const WORKER_FACTORS = {
+  fast: {
+    compute_share: 0.6666666666666666,
+    throughput_multiplier: 1.5,
+    resource_pressure_multiplier: 1.15,
+    normalized_contribution_share: 0.8571428571428571,
+    measured_service_rate: 13.333333333333334,
+    reference_service_rate: 7.777777777777779,
+    memory_pressure: 1,
+  },
+  slow: {
+    compute_share: 0.3333333333333333,
+    throughput_multiplier: 0.5,
+    resource_pressure_multiplier: 1.15,
+    normalized_contribution_share: 0.14285714285714285,
+    measured_service_rate: 2.2222222222222223,
+    reference_service_rate: 7.777777777777779,
+    memory_pressure: 1,
+  },
+} as const;
 
 describe('accounting endpoints with the default policy', () => {
   const app = useApp();
 
-  it('POST /quote prices the README example at 256 + 512 = 768 credits with factor 2', async () => {
+  it('POST /quote prices the README example at 256 + 512 = 768 credits with factor 2; its budget of 700 affords 222 tokens', async () => {
     const response = await postJson(app(), '/quote', QUOTE_EXAMPLE);
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
-    const body = response.json<Consumption>();
-    expect(body).toEqual({
+    const body = response.json<Quote>();
+    expect(body).toStrictEqual({
+      policy_version: 'divy-credit-1',
+      model_size_factor: 2,
+      prompt_credits: '256.000000000',
+      completion_credits: '512.000000000',
+      total_credits: '768.000000000',
+      // (700 - 256) / 2 = 222.
+      max_affordable_completion_tokens: 222,
+    });
+    expect(body).toStrictEqual(quoteConsumption(QUOTE_EXAMPLE));
+    expect(schemas.consumption.quoteResponse.parse(body)).toEqual(body);
+  });
+
+  it('POST /quote without a budget answers the consumption alone', async () => {
+    const { budget_credits: _budget, ...unbudgeted } = QUOTE_EXAMPLE;
+    const response = await postJson(app(), '/quote', unbudgeted);
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toStrictEqual({
       policy_version: 'divy-credit-1',
       model_size_factor: 2,
       prompt_credits: '256.000000000',
       completion_credits: '512.000000000',
       total_credits: '768.000000000',
     });
-    expect(body).toEqual(quoteConsumption(QUOTE_EXAMPLE));
-    expect(schemas.consumption.quoteResponse.parse(body)).toEqual(body);
   });
 
-  it('POST /settle prices the README example at 256 + 360 = 616 credits', async () => {
+  it('POST /settle prices the README example at 256 + 360 = 616 credits and reconciles it against the reservation of 768', async () => {
     const response = await postJson(app(), '/settle', SETTLE_EXAMPLE);
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
+    const body = response.json<Settlement>();
+    expect(body).toStrictEqual({
+      policy_version: 'divy-credit-1',
+      model_size_factor: 2,
+      prompt_credits: '256.000000000',
+      completion_credits: '360.000000000',
+      total_credits: '616.000000000',
+      // The stream burned the prompt and 160 tokens, 256 + 320; the final 20 tokens burn 40; 768 - 616 go back.
+      reconciliation: {
+        reserved_credits: '768.000000000',
+        streamed_credits: '576.000000000',
+        final_delta_credits: '40.000000000',
+        release_credits: '152.000000000',
+      },
+      contribution: {
+        policy_version: 'divy-credit-1',
+        job_credit_budget: '40.000000000',
+        assignments: [
+          { worker_id: 'fast-metal', credits: '34.285714286', ...WORKER_FACTORS.fast },
+          { worker_id: 'slow-cpu', credits: '5.714285714', ...WORKER_FACTORS.slow },
+        ],
+      },
+      job_id: 'job-42',
+      delta_id: '1484f3ea72b3b2eebf165842da66b769',
+      postings: [
+        {
+          id: 'eb91f0a194d1c357437d4b79ca95181e',
+          kind: 'payout',
+          debit_account: 'job:job-42:reservation',
+          credit_account: 'worker:fast-metal',
+          amount: '34.285714286',
+        },
+        {
+          id: 'cc4a131d3c4fb12b8813986e491858cb',
+          kind: 'payout',
+          debit_account: 'job:job-42:reservation',
+          credit_account: 'worker:slow-cpu',
+          amount: '5.714285714',
+        },
+        {
+          id: '78b4045b9a3336cc255b6fcb8bc51084',
+          kind: 'release',
+          debit_account: 'job:job-42:reservation',
+          credit_account: 'job:job-42:submitter',
+          amount: '152.000000000',
+        },
+      ],
+    });
+    expect(body).toStrictEqual(settleConsumption(SETTLE_EXAMPLE));
+    expect(schemas.settlement.settleResponse.parse(body)).toEqual(body);
+  });
+
+  it('POST /settle without the optional fields answers the consumption alone, 256 + 360 = 616 credits', async () => {
+    const { prompt_tokens, actual_completion_tokens, total_model_bytes } = SETTLE_EXAMPLE;
+    const response = await postJson(app(), '/settle', { prompt_tokens, actual_completion_tokens, total_model_bytes });
+    expect(response.statusCode).toBe(200);
     const body = response.json<Consumption>();
-    expect(body).toEqual({
+    expect(body).toStrictEqual({
       policy_version: 'divy-credit-1',
       model_size_factor: 2,
       prompt_credits: '256.000000000',
       completion_credits: '360.000000000',
       total_credits: '616.000000000',
     });
-    expect(body).toEqual(settleConsumption(SETTLE_EXAMPLE));
-    expect(schemas.consumption.settleResponse.parse(body)).toEqual(body);
+    expect(schemas.settlement.settleResponse.parse(body)).toEqual(body);
   });
 
   it('POST /contribution splits the 616-credit budget so the workers\' credits sum to it exactly', async () => {
@@ -79,9 +185,9 @@ describe('accounting endpoints with the default policy', () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
     const body = response.json<RealtimeDelta>();
-    expect(body).toEqual(computeRealtimeDelta(REALTIME_DELTA_EXAMPLE));
+    expect(body).toStrictEqual(computeRealtimeDelta(REALTIME_DELTA_EXAMPLE));
     expect(schemas.realtimeDelta.realtimeDeltaResponse.parse(body)).toEqual(body);
-    expect(body).toMatchObject({
+    expect(body).toStrictEqual({
       policy_version: 'divy-credit-1',
       prompt_tokens_delta: 0,
       completion_tokens_delta: 8,
@@ -97,10 +203,30 @@ describe('accounting endpoints with the default policy', () => {
         policy_version: 'divy-credit-1',
         job_credit_budget: '16.000000000',
         assignments: [
-          { worker_id: 'fast-metal', credits: '13.714285714' },
-          { worker_id: 'slow-cpu', credits: '2.285714286' },
+          { worker_id: 'fast-metal', credits: '13.714285714', ...WORKER_FACTORS.fast },
+          { worker_id: 'slow-cpu', credits: '2.285714286', ...WORKER_FACTORS.slow },
         ],
       },
+      // The prompt and 32 tokens of the 256 reserved: 256 + 64 of 256 + 512.
+      reservation: { reserved_credits: '768.000000000', burned_credits: '320.000000000', remaining_credits: '448.000000000' },
+      job_id: 'job-42',
+      delta_id: '852501d61559a8be58b00f465c5cc867',
+      postings: [
+        {
+          id: 'bd0b8a59a559969efc53358c8df8336d',
+          kind: 'payout',
+          debit_account: 'job:job-42:reservation',
+          credit_account: 'worker:fast-metal',
+          amount: '13.714285714',
+        },
+        {
+          id: '61eb647a4580b028c40ea1cec7417c17',
+          kind: 'payout',
+          debit_account: 'job:job-42:reservation',
+          credit_account: 'worker:slow-cpu',
+          amount: '2.285714286',
+        },
+      ],
     });
     expect(sumCredits(body.contribution.assignments.map((worker) => worker.credits), 9)).toBe('16.000000000');
   });
@@ -135,6 +261,8 @@ describe('accounting endpoints with the default policy', () => {
       burned.push(response.json<RealtimeDelta>().consumption.total_credits);
     }
     const settlement = await postJson(app(), '/settle', SETTLE_EXAMPLE);
+    expect(settlement.statusCode).toBe(200);
+    expect(burned).toEqual(['276.000000000', '44.000000000', '296.000000000']);
     expect(sumCredits(burned, 9)).toBe(settlement.json<Consumption>().total_credits);
   });
 
@@ -147,20 +275,28 @@ describe('accounting endpoints with the default policy', () => {
       policy_version: 'divy-credit-1',
       credit_scale: 9,
       max_assignments: 10000,
-      parameters: {
-        model_size_scale_gib: 32,
-        min_execution_time_secs: 0.001,
-        reference_service_rate_min: 2 ** -52,
-        throughput_multiplier_min: 0.5,
-        throughput_multiplier_max: 1.5,
-        resource_multiplier_base: 0.85,
-        resource_multiplier_span: 0.3,
-      },
+      parameters: DEFAULT_PARAMETERS_SHOWN,
+      policies: [{ policy_version: 'divy-credit-1', current: true, parameters: DEFAULT_PARAMETERS_SHOWN }],
     });
     expect(schemas.service.policyDocument.parse(body)).toEqual(body);
     // Every parameter of the policy's table, in its order, and nothing else.
     expect(Object.keys((body as { parameters: object }).parameters)).toEqual(PARAMETER_NAMES);
     expect(response.body).toContain('"reference_service_rate_min":2.220446049250313e-16,');
+  });
+
+  it('GET /policy/divy-credit-1 shows exactly the default settings, marked current', async () => {
+    const response = await app().inject({ method: 'GET', url: '/policy/divy-credit-1' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
+    const body: unknown = response.json();
+    expect(body).toStrictEqual({
+      policy_version: 'divy-credit-1',
+      current: true,
+      credit_scale: 9,
+      max_assignments: 10000,
+      parameters: DEFAULT_PARAMETERS_SHOWN,
+    });
+    expect(schemas.service.policyVersionDocument.parse(body)).toEqual(body);
   });
 
   it('GET /healthz answers {status: "ok"}', async () => {
@@ -183,42 +319,39 @@ describe('accounting endpoints with custom settings', () => {
   it('GET /policy shows the configured version, scale, bound and parameters', async () => {
     const response = await app().inject({ method: 'GET', url: '/policy' });
     expect(response.statusCode).toBe(200);
+    const parameters = { ...DEFAULT_PARAMETERS_SHOWN, model_size_scale_gib: 16 };
     expect(response.json()).toStrictEqual({
       policy_version: 'custom-test-7',
       credit_scale: 2,
       max_assignments: 2,
-      parameters: {
-        model_size_scale_gib: 16,
-        min_execution_time_secs: 0.001,
-        reference_service_rate_min: 2 ** -52,
-        throughput_multiplier_min: 0.5,
-        throughput_multiplier_max: 1.5,
-        resource_multiplier_base: 0.85,
-        resource_multiplier_span: 0.3,
-      },
+      parameters,
+      policies: [{ policy_version: 'custom-test-7', current: true, parameters }],
     });
   });
 
   it('POST /quote prices with the configured parameters, at 2 fraction digits, under the configured version', async () => {
     const response = await postJson(app(), '/quote', QUOTE_EXAMPLE);
     expect(response.statusCode).toBe(200);
-    const body = response.json<Consumption>();
+    const body = response.json<Quote>();
     expect(body).toStrictEqual({
       policy_version: 'custom-test-7',
       model_size_factor: 4,
       prompt_credits: '512.00',
       completion_credits: '1024.00',
       total_credits: '1536.00',
+      // (700 - 512) / 4 = 47.
+      max_affordable_completion_tokens: 47,
     });
-    expect(body).toEqual(quoteConsumption(QUOTE_EXAMPLE, settings));
+    expect(body).toStrictEqual(quoteConsumption(QUOTE_EXAMPLE, settings));
   });
 
   it('POST /realtime-delta splits at the configured scale and the amounts still add up', async () => {
     const response = await postJson(app(), '/realtime-delta', REALTIME_DELTA_EXAMPLE);
     expect(response.statusCode).toBe(200);
     const body = response.json<RealtimeDelta>();
-    expect(body).toEqual(computeRealtimeDelta(REALTIME_DELTA_EXAMPLE, settings));
+    expect(body).toStrictEqual(computeRealtimeDelta(REALTIME_DELTA_EXAMPLE, settings));
     expect(body.consumption.total_credits).toBe('32.00');
+    expect(body.reservation).toStrictEqual({ reserved_credits: '1536.00', burned_credits: '640.00', remaining_credits: '896.00' });
     expect(body.contribution.job_credit_budget).toBe('32.00');
     expect(sumCredits(body.contribution.assignments.map((worker) => worker.credits), 2)).toBe('32.00');
   });

@@ -1,4 +1,5 @@
 /** loadConfig: defaults, overrides from the environment and a policy file, and clear failures. */
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +13,36 @@ import {
   PARAMETER_NAMES,
   type Contribution,
   type ContributionInput,
+  type PolicyCatalog,
+  type PolicySettings,
 } from '../../src/policy/index.js';
 import { postJson, useApp } from '../support/http.js';
+
+const DEFAULT_SETTINGS: PolicySettings = {
+  parameters: {
+    version: 'divy-credit-1',
+    model_size_scale_gib: 32,
+    min_execution_time_secs: 0.001,
+    reference_service_rate_min: 2 ** -52,
+    throughput_multiplier_min: 0.5,
+    throughput_multiplier_max: 1.5,
+    resource_multiplier_base: 0.85,
+    resource_multiplier_span: 0.3,
+  },
+  credit_scale: 9,
+  max_assignments: 10_000,
+};
+
+/** The catalog of a deployment that serves one policy, written out. */
+function catalogOfJust(settings: PolicySettings): PolicyCatalog {
+  return { current: settings.parameters.version, policies: new Map([[settings.parameters.version, settings]]) };
+}
+
+/** The one policy of a configuration that serves one, checked to be the only and current one. */
+function onlySettings(config: Config): PolicySettings {
+  expect([...config.catalog.policies.keys()]).toEqual([config.catalog.current]);
+  return config.catalog.policies.get(config.catalog.current)!;
+}
 
 const DEFAULT_CONFIG: Config = {
   port: 3000,
@@ -21,20 +50,9 @@ const DEFAULT_CONFIG: Config = {
   log_level: 'info',
   body_limit_bytes: 10_000 * 512 + 65_536,
   shutdown_grace_ms: 10_000,
-  settings: {
-    parameters: {
-      version: 'divy-credit-1',
-      model_size_scale_gib: 32,
-      min_execution_time_secs: 0.001,
-      reference_service_rate_min: 2 ** -52,
-      throughput_multiplier_min: 0.5,
-      throughput_multiplier_max: 1.5,
-      resource_multiplier_base: 0.85,
-      resource_multiplier_span: 0.3,
-    },
-    credit_scale: 9,
-    max_assignments: 10_000,
-  },
+  catalog: catalogOfJust(DEFAULT_SETTINGS),
+  batch_max_updates: 1000,
+  signing_key: undefined,
 };
 
 /** The ConfigError that loadConfig throws for `env`; fails the test if it throws nothing or something else. */
@@ -52,7 +70,7 @@ function configError(env: NodeJS.ProcessEnv): ConfigError {
 describe('loadConfig: the environment', () => {
   it('uses the defaults when nothing is set', () => {
     expect(loadConfig({})).toStrictEqual(DEFAULT_CONFIG);
-    expect(loadConfig({}).settings.parameters).toEqual(DEFAULT_POLICY_PARAMETERS);
+    expect(onlySettings(loadConfig({})).parameters).toEqual(DEFAULT_POLICY_PARAMETERS);
   });
 
   it('ignores variables it does not know', () => {
@@ -68,6 +86,8 @@ describe('loadConfig: the environment', () => {
     ['LOG_LEVEL=silent', { LOG_LEVEL: 'silent' }, { log_level: 'silent' }],
     ['SHUTDOWN_GRACE_MS', { SHUTDOWN_GRACE_MS: '2500' }, { shutdown_grace_ms: 2500 }],
     ['BODY_LIMIT_BYTES', { BODY_LIMIT_BYTES: '2048' }, { body_limit_bytes: 2048 }],
+    ['BATCH_MAX_UPDATES', { BATCH_MAX_UPDATES: '50' }, { batch_max_updates: 50 }],
+    ['BATCH_MAX_UPDATES=100000', { BATCH_MAX_UPDATES: '100000' }, { batch_max_updates: 100_000 }],
   ])('%s overrides its setting', (_name, env, expected) => {
     expect(loadConfig(env)).toStrictEqual({ ...DEFAULT_CONFIG, ...expected });
   });
@@ -75,17 +95,17 @@ describe('loadConfig: the environment', () => {
   it('CREDIT_SCALE overrides the credit scale', () => {
     expect(loadConfig({ CREDIT_SCALE: '2' })).toStrictEqual({
       ...DEFAULT_CONFIG,
-      settings: { ...DEFAULT_CONFIG.settings, credit_scale: 2 },
+      catalog: catalogOfJust({ ...DEFAULT_SETTINGS, credit_scale: 2 }),
     });
-    expect(loadConfig({ CREDIT_SCALE: '0' }).settings.credit_scale).toBe(0);
-    expect(loadConfig({ CREDIT_SCALE: '18' }).settings.credit_scale).toBe(18);
+    expect(onlySettings(loadConfig({ CREDIT_SCALE: '0' })).credit_scale).toBe(0);
+    expect(onlySettings(loadConfig({ CREDIT_SCALE: '18' })).credit_scale).toBe(18);
   });
 
   it('MAX_ASSIGNMENTS overrides the bound and scales the default body limit', () => {
     expect(loadConfig({ MAX_ASSIGNMENTS: '100' })).toStrictEqual({
       ...DEFAULT_CONFIG,
       body_limit_bytes: 100 * 512 + 65_536,
-      settings: { ...DEFAULT_CONFIG.settings, max_assignments: 100 },
+      catalog: catalogOfJust({ ...DEFAULT_SETTINGS, max_assignments: 100 }),
     });
   });
 
@@ -94,7 +114,7 @@ describe('loadConfig: the environment', () => {
     expect(loadConfig({ MAX_ASSIGNMENTS: '1000000' })).toStrictEqual({
       ...DEFAULT_CONFIG,
       body_limit_bytes: 1_000_000 * 512 + 65_536,
-      settings: { ...DEFAULT_CONFIG.settings, max_assignments: 1_000_000 },
+      catalog: catalogOfJust({ ...DEFAULT_SETTINGS, max_assignments: 1_000_000 }),
     });
     expect(configError({ MAX_ASSIGNMENTS: '1000001' }).message).toBe(
       'invalid configuration in the environment: MAX_ASSIGNMENTS: must be an integer from 1 to 1000000',
@@ -115,6 +135,8 @@ describe('loadConfig: the environment', () => {
       BODY_LIMIT_BYTES: '',
       SHUTDOWN_GRACE_MS: '',
       POLICY_FILE: '',
+      BATCH_MAX_UPDATES: '',
+      SIGNING_KEY_FILE: '',
     };
     expect(loadConfig(empty)).toStrictEqual(DEFAULT_CONFIG);
   });
@@ -136,6 +158,12 @@ describe('loadConfig: the environment', () => {
       { SHUTDOWN_GRACE_MS: 'soon' },
       'invalid configuration in the environment: SHUTDOWN_GRACE_MS: must be an integer from 0 to 3600000',
     ],
+    ['BATCH_MAX_UPDATES=0', { BATCH_MAX_UPDATES: '0' }, 'invalid configuration in the environment: BATCH_MAX_UPDATES: must be an integer from 1 to 100000'],
+    [
+      'BATCH_MAX_UPDATES=100001',
+      { BATCH_MAX_UPDATES: '100001' },
+      'invalid configuration in the environment: BATCH_MAX_UPDATES: must be an integer from 1 to 100000',
+    ],
   ])('rejects %s with a message naming the variable', (_name, env, message) => {
     expect(configError(env).message).toBe(message);
   });
@@ -156,7 +184,7 @@ describe('loadConfig: the environment', () => {
 
 describe('the app built from the default configuration', () => {
   const config = loadConfig({});
-  const app = useApp({ settings: config.settings });
+  const app = useApp({ catalog: config.catalog });
 
   it('has the body limit the configuration derives', () => {
     expect(app().initialConfig.bodyLimit).toBe(config.body_limit_bytes);
@@ -182,17 +210,20 @@ describe('loadConfig: POLICY_FILE', () => {
 
   it('overrides the parameters it names and keeps the defaults of the others', () => {
     const path = policyFile('valid.json', JSON.stringify({ version: 'divy-credit-2', model_size_scale_gib: 16, resource_multiplier_span: 0.5 }));
-    expect(loadConfig({ POLICY_FILE: path }).settings).toStrictEqual({
-      parameters: { ...DEFAULT_POLICY_PARAMETERS, version: 'divy-credit-2', model_size_scale_gib: 16, resource_multiplier_span: 0.5 },
-      credit_scale: 9,
-      max_assignments: 10_000,
+    expect(loadConfig({ POLICY_FILE: path })).toStrictEqual({
+      ...DEFAULT_CONFIG,
+      catalog: catalogOfJust({
+        parameters: { ...DEFAULT_POLICY_PARAMETERS, version: 'divy-credit-2', model_size_scale_gib: 16, resource_multiplier_span: 0.5 },
+        credit_scale: 9,
+        max_assignments: 10_000,
+      }),
     });
   });
 
   it('combines with the environment settings', () => {
     const path = policyFile('combined.json', JSON.stringify({ version: 'v-combined' }));
     const config = loadConfig({ POLICY_FILE: path, CREDIT_SCALE: '4', MAX_ASSIGNMENTS: '7' });
-    expect(config.settings).toStrictEqual({
+    expect(onlySettings(config)).toStrictEqual({
       parameters: { ...DEFAULT_POLICY_PARAMETERS, version: 'v-combined' },
       credit_scale: 4,
       max_assignments: 7,
@@ -263,7 +294,7 @@ describe('loadConfig: POLICY_FILE', () => {
 
   it('accepts a model size scale of one byte, and every parameter at either end of its range', () => {
     const oneByte = policyFile('one-byte.json', JSON.stringify({ version: 'x', model_size_scale_gib: 2 ** -30 }));
-    expect(loadConfig({ POLICY_FILE: oneByte }).settings.parameters.model_size_scale_gib).toBe(2 ** -30);
+    expect(onlySettings(loadConfig({ POLICY_FILE: oneByte })).parameters.model_size_scale_gib).toBe(2 ** -30);
     const low = {
       version: 'low',
       model_size_scale_gib: 2 ** -30,
@@ -286,7 +317,7 @@ describe('loadConfig: POLICY_FILE', () => {
     };
     for (const parameters of [low, high]) {
       const path = policyFile(`${parameters.version}.json`, JSON.stringify(parameters));
-      expect(loadConfig({ POLICY_FILE: path }).settings.parameters).toStrictEqual(parameters);
+      expect(onlySettings(loadConfig({ POLICY_FILE: path })).parameters).toStrictEqual(parameters);
     }
   });
 
@@ -340,30 +371,32 @@ describe('loadConfig: POLICY_FILE', () => {
     let config: Config;
     const floored = useApp(() => {
       config = loadConfig({ POLICY_FILE: policyFile('floor.json', JSON.stringify({ version: 'floor-1', reference_service_rate_min: 0.001 })) });
-      return { settings: config.settings };
+      return { catalog: config.catalog };
     });
     const unfloored = useApp();
 
     it('is read into the settings, beside the defaults of the others', () => {
-      expect(config.settings.parameters).toStrictEqual({ ...DEFAULT_POLICY_PARAMETERS, version: 'floor-1', reference_service_rate_min: 0.001 });
+      expect(onlySettings(config).parameters).toStrictEqual({ ...DEFAULT_POLICY_PARAMETERS, version: 'floor-1', reference_service_rate_min: 0.001 });
     });
 
     it('shows in GET /policy', async () => {
       const response = await floored().inject({ method: 'GET', url: '/policy' });
       expect(response.statusCode).toBe(200);
+      const parameters = {
+        model_size_scale_gib: 32,
+        min_execution_time_secs: 0.001,
+        reference_service_rate_min: 0.001,
+        throughput_multiplier_min: 0.5,
+        throughput_multiplier_max: 1.5,
+        resource_multiplier_base: 0.85,
+        resource_multiplier_span: 0.3,
+      };
       expect(response.json()).toStrictEqual({
         policy_version: 'floor-1',
         credit_scale: 9,
         max_assignments: 10_000,
-        parameters: {
-          model_size_scale_gib: 32,
-          min_execution_time_secs: 0.001,
-          reference_service_rate_min: 0.001,
-          throughput_multiplier_min: 0.5,
-          throughput_multiplier_max: 1.5,
-          resource_multiplier_base: 0.85,
-          resource_multiplier_span: 0.3,
-        },
+        parameters,
+        policies: [{ policy_version: 'floor-1', current: true, parameters }],
       });
     });
 
@@ -371,7 +404,7 @@ describe('loadConfig: POLICY_FILE', () => {
       const response = await postJson(floored(), '/contribution', slowJob);
       expect(response.statusCode, response.body).toBe(200);
       const body = response.json<Contribution>();
-      expect(body).toEqual(computeContribution(slowJob, config.settings));
+      expect(body).toEqual(computeContribution(slowJob, onlySettings(config)));
       expect(body.policy_version).toBe('floor-1');
       expect(body.assignments.map((worker) => worker.reference_service_rate)).toEqual([0.001, 0.001]);
       expect(body.assignments.map((worker) => worker.measured_service_rate)).toEqual([4e-4, 2e-4]);
@@ -388,5 +421,64 @@ describe('loadConfig: POLICY_FILE', () => {
       expect(body.assignments.map((worker) => worker.reference_service_rate)).toEqual([median, median]);
       expect(body.assignments.map((worker) => worker.credits)).toEqual(['492.800000000', '123.200000000']);
     });
+  });
+});
+
+describe('loadConfig: SIGNING_KEY_FILE', () => {
+  let directory: string;
+
+  beforeAll(() => {
+    directory = mkdtempSync(join(tmpdir(), 'divy-signing-key-test-'));
+  });
+
+  afterAll(() => {
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  function keyFile(name: string, content: string | Buffer): string {
+    const path = join(directory, name);
+    writeFileSync(path, content);
+    return path;
+  }
+
+  const MAKE_KEY = 'openssl genpkey -algorithm ed25519 -out key.pem';
+
+  it('is unset by default: nothing is signed', () => {
+    expect(loadConfig({}).signing_key).toBeUndefined();
+  });
+
+  it('reads an Ed25519 private key in PEM', () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const key = loadConfig({ SIGNING_KEY_FILE: keyFile('ed25519.pem', pem) }).signing_key;
+    expect(key?.asymmetricKeyType).toBe('ed25519');
+    expect(key?.type).toBe('private');
+    expect(key?.equals(privateKey)).toBe(true);
+  });
+
+  it('refuses a file that does not exist, naming it', () => {
+    const path = join(directory, 'missing.pem');
+    expect(configError({ SIGNING_KEY_FILE: path }).message).toBe(
+      `SIGNING_KEY_FILE ${path} cannot be read: ENOENT: no such file or directory, open '${path}'`,
+    );
+  });
+
+  it.each([
+    ['text that is not PEM', 'text.pem', 'not a key\n'],
+    ['a public key', 'public.pem', generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' })],
+  ])('refuses %s, naming the variable and how to make a key', (_description, name, content) => {
+    const path = keyFile(name, content);
+    const { message } = configError({ SIGNING_KEY_FILE: path });
+    const prefix = `SIGNING_KEY_FILE ${path} is not a PEM private key (${MAKE_KEY} makes one): `;
+    expect(message.slice(0, prefix.length)).toBe(prefix);
+    expect(message.length).toBeGreaterThan(prefix.length);
+  });
+
+  it('refuses an RSA key: answers are signed with Ed25519 only', () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const path = keyFile('rsa.pem', privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    expect(configError({ SIGNING_KEY_FILE: path }).message).toBe(
+      `SIGNING_KEY_FILE ${path} holds a key of type rsa; answers are signed with Ed25519 only (${MAKE_KEY} makes one)`,
+    );
   });
 });

@@ -17,11 +17,13 @@ import {
   type Contribution,
   type PolicySettings,
   type RealtimeDelta,
+  type Settlement,
 } from '../../src/policy/index.js';
 import { creditPattern, POST_ROUTES, postJson, useApp } from '../support/http.js';
 import {
   committedDocumentText,
   component,
+  properties,
   property,
   requestBody,
   servedDocument,
@@ -59,8 +61,22 @@ const CREDIT_FIELDS = [
   ['Consumption', 'prompt_credits'],
   ['Consumption', 'completion_credits'],
   ['Consumption', 'total_credits'],
+  ['Quote', 'prompt_credits'],
+  ['Quote', 'completion_credits'],
+  ['Quote', 'total_credits'],
+  ['Settlement', 'prompt_credits'],
+  ['Settlement', 'completion_credits'],
+  ['Settlement', 'total_credits'],
   ['Contribution', 'job_credit_budget'],
   ['WorkerCredit', 'credits'],
+  ['Reservation', 'reserved_credits'],
+  ['Reservation', 'burned_credits'],
+  ['Reservation', 'remaining_credits'],
+  ['Reconciliation', 'reserved_credits'],
+  ['Reconciliation', 'streamed_credits'],
+  ['Reconciliation', 'final_delta_credits'],
+  ['Reconciliation', 'release_credits'],
+  ['Posting', 'amount'],
 ] as const;
 
 function field(document: OpenApiDocument, schema: string, name: string): Schema {
@@ -176,12 +192,44 @@ describe('the document of an app with a custom policy', () => {
     expect(contribution).toEqual(computeContribution(CONTRIBUTION_EXAMPLE, CUSTOM));
     expect(contribution!.job_credit_budget).toBe('1232.000000');
     expect(contribution!.assignments.map((worker) => worker.credits)).toEqual(['1137.230769', '94.769231']);
-    expect(component(document, 'Consumption')['examples']).toEqual([
-      { policy_version: 'custom-1', model_size_factor: 4, prompt_credits: '512.000000', completion_credits: '1024.000000', total_credits: '1536.000000' },
-      { policy_version: 'custom-1', model_size_factor: 4, prompt_credits: '512.000000', completion_credits: '720.000000', total_credits: '1232.000000' },
-    ]);
-    expect(component(document, 'Consumption')['examples']).toEqual([quoteConsumption(QUOTE_EXAMPLE, CUSTOM), settleConsumption(SETTLE_EXAMPLE, CUSTOM)]);
+    const consumed = { policy_version: 'custom-1', model_size_factor: 4, prompt_credits: '512.000000', completion_credits: '1024.000000', total_credits: '1536.000000' };
+    expect(component(document, 'Consumption')['examples']).toStrictEqual([consumed]);
+    // The budget of 700 credits affords (700 - 512) / 4 = 47 tokens at 4 credits a token.
+    expect(component(document, 'Quote')['examples']).toStrictEqual([{ ...consumed, max_affordable_completion_tokens: 47 }]);
+    expect(component(document, 'Quote')['examples']).toStrictEqual([quoteConsumption(QUOTE_EXAMPLE, CUSTOM)]);
     expect(field(document, 'Consumption', 'model_size_factor')['example']).toBe(4);
+    expect(field(document, 'Quote', 'max_affordable_completion_tokens')['example']).toBe(47);
+  });
+
+  it('prices the settlement example under its policy: 1232 credits, of 1536 reserved; the final 80 split 73.846154 + 6.153846', async () => {
+    const { document } = await servedDocument(custom());
+    const [settlement] = component(document, 'Settlement')['examples'] as Settlement[];
+    expect(settlement).toStrictEqual(settleConsumption(SETTLE_EXAMPLE, CUSTOM));
+    expect(settlement).toMatchObject({
+      policy_version: 'custom-1',
+      model_size_factor: 4,
+      prompt_credits: '512.000000',
+      completion_credits: '720.000000',
+      total_credits: '1232.000000',
+      // The prompt and 160 streamed tokens, 512 + 640; the final 20 tokens, 80; 1536 - 1232 released.
+      reconciliation: { reserved_credits: '1536.000000', streamed_credits: '1152.000000', final_delta_credits: '80.000000', release_credits: '304.000000' },
+      contribution: { policy_version: 'custom-1', job_credit_budget: '80.000000' },
+    });
+    expect(settlement!.contribution!.assignments.map((worker) => worker.credits)).toEqual(['73.846154', '6.153846']);
+    expect(settlement!.postings!.map((posting) => [posting.credit_account, posting.amount])).toEqual([
+      ['worker:fast-metal', '73.846154'],
+      ['worker:slow-cpu', '6.153846'],
+      ['job:job-42:submitter', '304.000000'],
+    ]);
+    for (const name of ['reserved_credits', 'streamed_credits', 'final_delta_credits', 'release_credits'] as const) {
+      expect(field(document, 'Reconciliation', name)['example'], name).toBe(settlement!.reconciliation![name]);
+    }
+    // The reservation's examples are the realtime delta's: 512 + 128 of 512 + 1024 burned.
+    const delta = computeRealtimeDelta(REALTIME_DELTA_EXAMPLE, CUSTOM)!;
+    expect(delta.reservation).toStrictEqual({ reserved_credits: '1536.000000', burned_credits: '640.000000', remaining_credits: '896.000000' });
+    for (const name of ['reserved_credits', 'burned_credits', 'remaining_credits'] as const) {
+      expect(field(document, 'Reservation', name)['example'], name).toBe(delta.reservation![name]);
+    }
   });
 
   it('documents exactly what it answers for the README examples', async () => {
@@ -193,10 +241,39 @@ describe('the document of an app with a custom policy', () => {
       postJson(custom(), '/realtime-delta', REALTIME_DELTA_EXAMPLE),
     ]);
     for (const answer of answers) expect(answer.statusCode, answer.body).toBe(200);
-    const [quote, settle, contribution, delta] = answers.map((answer) => answer.json<unknown>());
-    expect(component(document, 'Consumption')['examples']).toEqual([quote, settle]);
-    expect(component(document, 'Contribution')['examples']).toEqual([contribution]);
-    expect(component(document, 'RealtimeDelta')['examples']).toEqual([delta]);
+    const [quote, settle, contribution, delta] = answers.map((answer) => answer.json<Record<string, unknown>>());
+    const { max_affordable_completion_tokens: _affordable, ...consumed } = quote!;
+    expect(component(document, 'Consumption')['examples']).toStrictEqual([consumed]);
+    expect(component(document, 'Quote')['examples']).toStrictEqual([quote]);
+    expect(component(document, 'Settlement')['examples']).toStrictEqual([settle]);
+    expect(component(document, 'Contribution')['examples']).toStrictEqual([contribution]);
+    expect(component(document, 'RealtimeDelta')['examples']).toStrictEqual([delta]);
+    // The ledger fields' own examples are the realtime delta's id and first posting.
+    const { delta_id, postings } = delta as { delta_id: string; postings: Record<string, string>[] };
+    expect(field(document, 'RealtimeDelta', 'delta_id')['example']).toBe(delta_id);
+    for (const name of ['id', 'kind', 'debit_account', 'credit_account', 'amount']) {
+      expect(field(document, 'Posting', name)['example'], name).toBe(postings[0]![name]);
+    }
+    // Every field of an answer that has an example of its own shows its value in that answer's
+    // example: the settlement's fields show the settlement's values, not the quote's.
+    const exampled: string[] = [];
+    for (const [name, answer] of [['Consumption', consumed], ['Quote', quote], ['Settlement', settle], ['RealtimeDelta', delta]] as const) {
+      for (const [key, schema] of Object.entries(properties(document, component(document, name)))) {
+        if (!('example' in schema)) continue;
+        exampled.push(`${name}.${key}`);
+        expect(schema['example'], `${name}.${key}`).toStrictEqual(answer![key]);
+      }
+    }
+    expect(exampled.filter((name) => name.startsWith('Settlement.'))).toStrictEqual([
+      'Settlement.policy_version',
+      'Settlement.model_size_factor',
+      'Settlement.prompt_credits',
+      'Settlement.completion_credits',
+      'Settlement.total_credits',
+      'Settlement.job_id',
+      'Settlement.delta_id',
+    ]);
+    expect(field(document, 'Settlement', 'total_credits')['example']).not.toBe(field(document, 'Quote', 'total_credits')['example']);
   });
 
   it('documents its version, credit scale and bound in the policy document', async () => {
@@ -204,9 +281,20 @@ describe('the document of an app with a custom policy', () => {
     expect(field(document, 'PolicyDocument', 'policy_version')['example']).toBe('custom-1');
     expect(field(document, 'PolicyDocument', 'credit_scale')['example']).toBe(6);
     expect(field(document, 'PolicyDocument', 'max_assignments')['example']).toBe(500);
-    for (const schema of ['Consumption', 'Contribution', 'RealtimeDelta']) {
+    for (const schema of ['Consumption', 'Quote', 'Settlement', 'Contribution', 'RealtimeDelta', 'PolicyVersion']) {
       expect(field(document, schema, 'policy_version')['example'], schema).toBe('custom-1');
     }
+    for (const route of POST_ROUTES) {
+      expect(property(document, requestBody(document, route), 'policy_version'), route).toStrictEqual({
+        type: 'string',
+        description:
+          'The policy to price the job by: custom-1. Absent means the current one, custom-1. Name the quote\'s version in every later request, so a policy rolled out while the job runs does not change its prices.',
+        example: 'custom-1',
+      });
+    }
+    // The examples of the policy documents are what the app answers.
+    expect(component(document, 'PolicyDocument')['examples']).toStrictEqual([(await custom().inject({ method: 'GET', url: '/policy' })).json()]);
+    expect(component(document, 'PolicyVersion')['examples']).toStrictEqual([(await custom().inject({ method: 'GET', url: '/policy/custom-1' })).json()]);
   });
 
   /** How the default policy shows in a document: version, scale GiB, clamps, resource terms, bound, time floor, rate floor, scale. */
@@ -215,8 +303,11 @@ describe('the document of an app with a custom policy', () => {
   it('keeps no number of the default policy, outside the parameter table\'s own descriptions', async () => {
     const { document } = await servedDocument(custom());
     const withoutTable = structuredClone(document);
-    const policyProperties = withoutTable.components.schemas['PolicyDocument']!['properties'] as Record<string, unknown>;
+    // The table shows in the current policy, in each listed policy, and in one policy by version.
+    const policyProperties = withoutTable.components.schemas['PolicyDocument']!['properties'] as Record<string, Schema>;
     delete policyProperties['parameters'];
+    delete ((policyProperties['policies']!['items'] as Schema)['properties'] as Record<string, unknown>)['parameters'];
+    delete (withoutTable.components.schemas['PolicyVersion']!['properties'] as Record<string, unknown>)['parameters'];
     const text = JSON.stringify(withoutTable);
     for (const stale of DEFAULT_NUMBERS) {
       expect(text, stale).not.toContain(stale);

@@ -84,6 +84,7 @@ describe('the ranges the OpenAPI document publishes', () => {
       shard_column_start: { min: 0, max: u32 - 1 },
       shard_column_end: { min: 1, max: u32 },
       available_memory_bytes: { min: 1, max: safe },
+      reserved_completion_tokens: { min: 0, max: u32 },
     });
   });
 });
@@ -110,33 +111,46 @@ describe('the ranges the service enforces', () => {
 
   it('covers every field of INPUT_RANGES', () => {
     expect(new Set(cases.map(({ name }) => name))).toEqual(new Set(Object.keys(INPUT_RANGES)));
-    // quote and settle: 3 fields each; contribution: 4 and 5 per assignment; realtime delta: 5 and 5.
-    expect(cases).toHaveLength(3 + 3 + (4 + 5) + (5 + 5));
+    // quote: 3 fields; settle: 6 (with the reservation, the stream and the columns) and 5 per assignment;
+    // contribution: 4 and 5; realtime delta: 6 (with the reservation) and 5.
+    expect(cases).toHaveLength(3 + (6 + 5) + (4 + 5) + (6 + 5));
   });
+
+  /** The answer to a value outside the range: exactly one violation, the range rule of the field. */
+  async function expectRangeRefusal(route: PostRoute, name: RangedField, pointer: string, value: number): Promise<void> {
+    const range = INPUT_RANGES[name];
+    const response = await postJson(app(), route, withValue(route, name, pointer, value), { 'x-request-id': REQUEST_ID });
+    expectExactProblem(response, {
+      type: 'urn:divy:problem:policy-rule-violation',
+      title: 'Input breaks a rule of the credit policy',
+      status: 422,
+      detail: '1 rule violation.',
+      request_id: REQUEST_ID,
+      errors: [{ path: pointer, message: rangeRule(range) }],
+    });
+    expect(rangeRule(range)).toBe(`must be an integer from ${range.min} to ${range.max}`);
+  }
 
   it.each(cases)('$route $pointer: one below the minimum, one above the maximum and a fraction are refused with its range', async ({ route, name, pointer }) => {
     const range = INPUT_RANGES[name as RangedField];
     for (const value of [range.min - 1, range.max + 1, range.min + 0.5]) {
-      const response = await postJson(app(), route, withValue(route, name as RangedField, pointer, value), { 'x-request-id': REQUEST_ID });
-      expectExactProblem(response, {
-        type: 'urn:divy:problem:policy-rule-violation',
-        title: 'Input breaks a rule of the credit policy',
-        status: 422,
-        detail: '1 rule violation.',
-        request_id: REQUEST_ID,
-        errors: [{ path: pointer, message: rangeRule(range) }],
-      });
-      expect(rangeRule(range)).toBe(`must be an integer from ${range.min} to ${range.max}`);
+      await expectRangeRefusal(route, name as RangedField, pointer, value);
     }
+  });
+
+  it('/settle /actual_completion_tokens: -1 is refused with its range alone, not also against accounted_completion_tokens', async () => {
+    expect(EXAMPLES['/settle']).toHaveProperty('accounted_completion_tokens', 160);
+    await expectRangeRefusal('/settle', 'actual_completion_tokens', '/actual_completion_tokens', -1);
   });
 
   it.each(cases)('$route $pointer: the minimum and the maximum pass its range rule', async ({ route, name, pointer }) => {
     const range = INPUT_RANGES[name as RangedField];
     for (const value of [range.min, range.max]) {
       const response = await postJson(app(), route, withValue(route, name as RangedField, pointer, value));
-      // At an end, another rule may still refuse the job (a token sum, a shard past total_columns), but never this one.
-      expect([200, 422], response.body).toContain(response.statusCode);
-      const errors = response.statusCode === 422 ? (response.json<{ errors: { path: string; message: string }[] }>().errors) : [];
+      // At an end, another rule may still refuse the job (a token sum, a shard past total_columns, a
+      // reservation of 0 tokens that the example goes past), but never this one.
+      expect([200, 409, 422], response.body).toContain(response.statusCode);
+      const errors = response.statusCode === 200 ? [] : response.json<{ errors: { path: string; message: string }[] }>().errors;
       expect(errors.filter((error) => error.path === pointer && error.message === rangeRule(range)), `${value}: ${response.body}`).toEqual([]);
     }
   });

@@ -7,9 +7,13 @@ import { describe, expect, it } from 'vitest';
 import {
   computeContribution,
   computeRealtimeDelta,
+  settleConsumption,
   type Contribution,
   type ContributionInput,
+  type RealtimeDelta,
   type RealtimeDeltaInput,
+  type SettleInput,
+  type Settlement,
   type WorkerAssignment,
 } from '../../src/policy/index.js';
 import { JSON_CONTENT_TYPE, postJson, sumCredits, useApp } from '../support/http.js';
@@ -87,5 +91,55 @@ describe('a job of 2500 workers', () => {
     const expected = JSON.stringify(computeRealtimeDelta(input));
     expect(response.body === expected, 'the body differs from JSON.stringify of the result').toBe(true);
     expect(Number(response.headers['content-length'])).toBe(Buffer.byteLength(expected));
+  });
+
+  it('POST /realtime-delta with a reservation and a job id answers exactly JSON.stringify of the delta, postings included', async () => {
+    const input: RealtimeDeltaInput = {
+      prompt_tokens: job.prompt_tokens,
+      frontier_completion_tokens: 1251,
+      accounted_completion_tokens: 17,
+      prompt_credits_accounted: false,
+      total_model_bytes: job.total_model_bytes,
+      total_columns: job.total_columns,
+      assignments: job.assignments,
+      reserved_completion_tokens: 2048,
+      job_id: 'job "big"\n😀',
+    };
+    const response = await postJson(app(), '/realtime-delta', input);
+    expect(response.statusCode, response.body.slice(0, 500)).toBe(200);
+    const expected = JSON.stringify(computeRealtimeDelta(input));
+    expect(response.body === expected, 'the body differs from JSON.stringify of the result').toBe(true);
+    const body = response.json<RealtimeDelta>();
+    // One posting per worker paid, to an account named by its awkward id.
+    const paid = body.contribution.assignments.filter((worker) => /[1-9]/.test(worker.credits));
+    expect(body.postings!.map((posting) => posting.credit_account)).toEqual(paid.map((worker) => `worker:${worker.worker_id}`));
+    expect(new Set(body.postings!.map((posting) => posting.debit_account))).toEqual(new Set(['job:job "big"\n😀:reservation']));
+    expect(sumCredits(body.postings!.map((posting) => posting.amount), 9)).toBe(body.consumption.total_credits);
+  });
+
+  it('POST /settle with the reservation, the stream and a job id answers exactly JSON.stringify of the settlement', async () => {
+    const input: SettleInput = {
+      prompt_tokens: job.prompt_tokens,
+      actual_completion_tokens: 1500,
+      total_model_bytes: job.total_model_bytes,
+      reserved_completion_tokens: 2048,
+      accounted_completion_tokens: 1251,
+      prompt_credits_accounted: true,
+      total_columns: job.total_columns,
+      assignments: job.assignments,
+      job_id: 'job "big"\n😀',
+    };
+    const response = await postJson(app(), '/settle', input);
+    expect(response.statusCode, response.body.slice(0, 500)).toBe(200);
+    expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
+    const expected = JSON.stringify(settleConsumption(input));
+    expect(response.body === expected, 'the body differs from JSON.stringify of the result').toBe(true);
+    expect(Number(response.headers['content-length'])).toBe(Buffer.byteLength(expected));
+    const body = response.json<Settlement>();
+    expect(body.contribution!.assignments).toHaveLength(WORKERS);
+    const release = body.postings!.at(-1)!;
+    expect(release.credit_account).toBe('job:job "big"\n😀:submitter');
+    expect(release.amount).toBe(body.reconciliation!.release_credits);
+    expect(sumCredits(body.postings!.slice(0, -1).map((posting) => posting.amount), 9)).toBe(body.reconciliation!.final_delta_credits);
   });
 });

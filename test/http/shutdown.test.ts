@@ -3,11 +3,14 @@
  * on SIGTERM, refuses new connections, and exits 0; a bad configuration exits 1 at once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { QUOTE_EXAMPLE } from '../../src/http/schemas/examples.js';
 import { quoteConsumption } from '../../src/policy/index.js';
 import { delay, waitFor } from '../support/raw-http.js';
@@ -149,6 +152,7 @@ describe('the server process', () => {
     const response = await withTimeout(answered, 5000, 'the in-flight answer');
     expect(response.status).toBe(200);
     expect(JSON.parse(response.body)).toStrictEqual(quoteConsumption(QUOTE_EXAMPLE));
+    expect(JSON.parse(response.body)).toMatchObject({ total_credits: '768.000000000', max_affordable_completion_tokens: 222 });
 
     const code = await withTimeout(server.exited, 5000, 'the process to exit');
     expect(code).toBe(0);
@@ -164,8 +168,63 @@ describe('the server process', () => {
       url: '/quote',
       status_code: 200,
     });
-    expect(logged.find((line) => line.msg === 'ready')).toMatchObject({ policy_version: 'divy-credit-1', credit_scale: 9 });
+    expect(logged.find((line) => line.msg === 'ready')).toMatchObject({ policy_version: 'divy-credit-1', policy_versions: ['divy-credit-1'], credit_scale: 9 });
     expect(server.stderr()).toBe('');
+  });
+
+  describe('with a POLICY_FILE of two policies', () => {
+    let directory: string;
+    beforeAll(() => {
+      directory = mkdtempSync(join(tmpdir(), 'divy-process-test-'));
+    });
+    afterAll(() => {
+      rmSync(directory, { recursive: true, force: true });
+    });
+
+    function policyFile(name: string, content: unknown): string {
+      const path = join(directory, name);
+      writeFileSync(path, JSON.stringify(content));
+      return path;
+    }
+
+    it('serves both, names them and the credit scale when ready, and stops cleanly on SIGTERM', async () => {
+      const POLICY_FILE = policyFile('two.json', { current: 'v-new', policies: [{ version: 'v-old' }, { version: 'v-new', model_size_scale_gib: 16 }] });
+      const server = startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', POLICY_FILE, CREDIT_SCALE: '6' });
+      await waitFor(() => messages(server.lines).some((line) => line.msg === 'ready'), 'the ready line', 10_000).catch((error: Error) => {
+        throw new Error(`${error.message}; stderr: ${server.stderr()}`);
+      });
+      expect(messages(server.lines).find((line) => line.msg === 'ready')).toMatchObject({ policy_version: 'v-new', policy_versions: ['v-old', 'v-new'], credit_scale: 6 });
+      const listening = messages(server.lines).find((line) => LISTENING.test(line.msg ?? ''))!;
+      const port = Number(LISTENING.exec(listening.msg!)![1]);
+
+      const old = await withTimeout(get(port, '/policy/v-old'), 5000, 'GET /policy/v-old');
+      expect(old.status).toBe(200);
+      expect(JSON.parse(old.body)).toMatchObject({ policy_version: 'v-old', current: false, parameters: { model_size_scale_gib: 32 } });
+      const policy = await withTimeout(get(port, '/policy'), 5000, 'GET /policy');
+      expect(JSON.parse(policy.body)).toMatchObject({
+        policy_version: 'v-new',
+        credit_scale: 6,
+        parameters: { model_size_scale_gib: 16 },
+        policies: [
+          { policy_version: 'v-old', current: false },
+          { policy_version: 'v-new', current: true },
+        ],
+      });
+
+      server.child.kill('SIGTERM');
+      expect(await withTimeout(server.exited, 5000, 'the process to exit')).toBe(0);
+      expect(server.stderr()).toBe('');
+    });
+
+    it('whose current version is not among them exits 1 at once and says so on stderr', async () => {
+      const POLICY_FILE = policyFile('no-current.json', { current: 'v-3', policies: [{ version: 'v-1' }, { version: 'v-2' }] });
+      const server = startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', POLICY_FILE });
+      expect(await withTimeout(server.exited, 10_000, 'the process to exit')).toBe(1);
+      expect(server.stderr()).toBe(
+        `divy: invalid policy settings from POLICY_FILE ${POLICY_FILE} with CREDIT_SCALE and MAX_ASSIGNMENTS: current (v-3) must be one of the versions: v-1, v-2\n`,
+      );
+      expect(server.lines).toEqual([]);
+    });
   });
 
   it('with a bad environment exits 1 at once and names the variable on stderr', async () => {

@@ -105,7 +105,21 @@ export function creditPattern(scale: number): RegExp {
   return scale === 0 ? /^[0-9]+$/ : new RegExp(`^[0-9]+\\.[0-9]{${scale}}$`);
 }
 
-const CREDIT_FIELDS = new Set(['prompt_credits', 'completion_credits', 'total_credits', 'job_credit_budget', 'credits']);
+const CREDIT_FIELDS = new Set([
+  'prompt_credits',
+  'completion_credits',
+  'total_credits',
+  'job_credit_budget',
+  'credits',
+  // A reservation, a reconciliation and a posting.
+  'reserved_credits',
+  'burned_credits',
+  'remaining_credits',
+  'streamed_credits',
+  'final_delta_credits',
+  'release_credits',
+  'amount',
+]);
 
 /** Every credit amount in a response body, with its JSON Pointer. */
 export function creditAmounts(body: unknown, path = ''): { path: string; value: unknown }[] {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { quoteConsumption, settingsFor, settleConsumption } from '../../policy/index.js';
+import { quoteConsumption, priceByVersion, settleConsumption } from '../../policy/index.js';
 import type { RouteOptions } from './options.js';
 
 export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
@@ -16,7 +16,7 @@ export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
         response: { 200: consumption.quoteResponse, ...problems.bodyResponses },
       },
     },
-    async (request) => quoteConsumption(request.body, settingsFor(catalog, request.body.policy_version)),
+    async (request) => priceByVersion(catalog, request.body.policy_version, (settings) => quoteConsumption(request.body, settings)),
   );
 
   app.post(
@@ -31,6 +31,6 @@ export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
         response: { 200: settlement.settleResponse, ...problems.bodyResponses, 409: problems.reservationExceeded },
       },
     },
-    async (request) => settleConsumption(request.body, settingsFor(catalog, request.body.policy_version)),
+    async (request) => priceByVersion(catalog, request.body.policy_version, (settings) => settleConsumption(request.body, settings)),
   );
 };

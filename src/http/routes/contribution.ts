@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { computeContribution, settingsFor } from '../../policy/index.js';
+import { computeContribution, priceByVersion } from '../../policy/index.js';
 import type { RouteOptions } from './options.js';
 
 export const contributionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
@@ -16,6 +16,6 @@ export const contributionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
         response: { 200: contribution.contributionResponse, ...problems.bodyResponses },
       },
     },
-    async (request) => computeContribution(request.body, settingsFor(catalog, request.body.policy_version)),
+    async (request) => priceByVersion(catalog, request.body.policy_version, (settings) => computeContribution(request.body, settings)),
   );
 };

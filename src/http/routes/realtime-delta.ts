@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { computeRealtimeDelta, settingsFor } from '../../policy/index.js';
+import { computeRealtimeDelta, priceByVersion } from '../../policy/index.js';
 import type { RouteOptions } from './options.js';
 
 export const realtimeDeltaRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
@@ -22,7 +22,7 @@ export const realtimeDeltaRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
       },
     },
     async (request, reply) => {
-      const delta = computeRealtimeDelta(request.body, settingsFor(catalog, request.body.policy_version));
+      const delta = priceByVersion(catalog, request.body.policy_version, (settings) => computeRealtimeDelta(request.body, settings));
       if (delta === null) return reply.code(204).send(null);
       return delta;
     },

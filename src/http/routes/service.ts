@@ -37,7 +37,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
         type: PROBLEM_TYPES.notFound,
         title: 'Not Found',
         status: 404,
-        detail: `No policy has version ${request.params.version}; the known versions are ${[...catalog.policies.keys()].join(', ')}.`,
+        detail: `No policy has version ${JSON.stringify(request.params.version)}; the known versions are ${[...catalog.policies.keys()].join(', ')}.`,
       });
     },
   );

@@ -1,18 +1,21 @@
 /** Every schema of the API, built for one app: its registry, and descriptions that state its active policy. */
 import { catalogOfOne, computeRealtimeDelta, DEFAULT_POLICY_SETTINGS, settingsFor, settleConsumption, type PolicyCatalog } from '../../policy/index.js';
+import { BATCH_MAX_UPDATES_DEFAULT } from '../limits.js';
 import { consumptionSchemas } from './consumption.js';
 import { contributionSchemas } from './contribution.js';
 import { createSchemaDocs } from './docs.js';
 import { exampleSettings, REALTIME_DELTA_EXAMPLE, SETTLE_EXAMPLE } from './examples.js';
 import { jobSchemas } from './job.js';
+import { jwksSchemas } from './jwks.js';
 import { ledgerSchemas } from './ledger.js';
 import { problemSchemas } from './problem.js';
+import { realtimeDeltaBatchSchemas } from './realtime-delta-batch.js';
 import { realtimeDeltaSchemas } from './realtime-delta.js';
 import { serviceSchemas } from './service.js';
 import { settlementSchemas } from './settlement.js';
 
-/** Descriptions and examples state the current policy; the version fields list every policy served. */
-export function apiSchemas(catalog: PolicyCatalog = catalogOfOne(DEFAULT_POLICY_SETTINGS)) {
+/** Descriptions and examples state the current policy and the batch limit; the version fields list every policy served. */
+export function apiSchemas(catalog: PolicyCatalog = catalogOfOne(DEFAULT_POLICY_SETTINGS), batch_max_updates = BATCH_MAX_UPDATES_DEFAULT) {
   const settings = settingsFor(catalog, undefined);
   const context = { docs: createSchemaDocs(), settings, versions: [...catalog.policies.keys()] };
   const job = jobSchemas(context);
@@ -26,14 +29,18 @@ export function apiSchemas(catalog: PolicyCatalog = catalogOfOne(DEFAULT_POLICY_
     delta_id: realtimeDeltaExample.delta_id!,
     posting: realtimeDeltaExample.postings![0]!,
   });
+  const problems = problemSchemas(context.docs);
+  const realtimeDelta = realtimeDeltaSchemas(context, job, consumption.consumption, contribution, ledger);
   return {
     docs: context.docs,
-    problems: problemSchemas(context.docs),
+    problems,
     consumption,
-    settlement: settlementSchemas(context, job, consumption, contribution, ledger),
+    settlement: settlementSchemas(context, job, contribution, ledger),
     contribution,
-    realtimeDelta: realtimeDeltaSchemas(context, job, consumption.consumption, contribution, ledger),
+    realtimeDelta,
+    realtimeDeltaBatch: realtimeDeltaBatchSchemas(context, realtimeDelta, problems, batch_max_updates),
     service: serviceSchemas(context, catalog),
+    jwks: jwksSchemas(context.docs),
   };
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CREDIT_AMOUNT_WHOLE_DIGITS_MAX, quoteConsumption, REQUEST_TOKENS_MAX } from '../../policy/index.js';
+import { CREDIT_AMOUNT_WHOLE_DIGITS_MAX, quoteConsumption, REQUEST_TOKENS_MAX, type Consumption } from '../../policy/index.js';
 import type { SchemaContext } from './context.js';
 import { described } from './docs.js';
 import { QUOTE_EXAMPLE } from './examples.js';
@@ -23,22 +23,42 @@ export function completionTokensField(
   return integerField(docs, field, `${description} (tokens). prompt_tokens + ${field} is at most ${REQUEST_TOKENS_MAX}.`, example);
 }
 
+/** The fields of every consumption, with `example`'s values as their examples. */
+export function consumptionFieldsOf(context: SchemaContext, example: Consumption) {
+  const { docs, settings } = context;
+  const scale = settings.credit_scale;
+  return {
+    policy_version: policyVersionField(context),
+    model_size_factor: ratioField(
+      docs,
+      `max(1, total_model_bytes / ${settings.parameters.model_size_scale_gib} GiB): the price of one token (credits per token).`,
+      example.model_size_factor,
+    ),
+    prompt_credits: creditField(docs, scale, 'prompt tokens x model_size_factor, rounded half-even', example.prompt_credits),
+    completion_credits: creditField(docs, scale, 'completion tokens x model_size_factor, rounded half-even', example.completion_credits),
+    total_credits: creditField(docs, scale, 'prompt_credits + completion_credits, exactly', example.total_credits),
+  };
+}
+
 export function consumptionSchemas(context: SchemaContext, job: JobSchemas) {
   const { docs, settings } = context;
   const quote = quoteConsumption(QUOTE_EXAMPLE, settings);
   const scale = settings.credit_scale;
   const { max_affordable_completion_tokens, ...quoteConsumed } = quote;
-  const consumptionFields = {
-    policy_version: policyVersionField(context),
-    model_size_factor: ratioField(
-      docs,
-      `max(1, total_model_bytes / ${settings.parameters.model_size_scale_gib} GiB): the price of one token (credits per token).`,
-      quote.model_size_factor,
-    ),
-    prompt_credits: creditField(docs, scale, 'prompt tokens x model_size_factor, rounded half-even', quote.prompt_credits),
-    completion_credits: creditField(docs, scale, 'completion tokens x model_size_factor, rounded half-even', quote.completion_credits),
-    total_credits: creditField(docs, scale, 'prompt_credits + completion_credits, exactly', quote.total_credits),
-  };
+  const consumptionFields = consumptionFieldsOf(context, quoteConsumed);
+  const quoteSchema = described(
+    docs,
+    z.object({
+      ...consumptionFields,
+      max_affordable_completion_tokens: integerField(
+        docs,
+        'requested_completion_tokens',
+        'With budget_credits: the largest completion count whose quote, with the prompt, fits the budget; 0 when the prompt alone does not fit (tokens).',
+        max_affordable_completion_tokens ?? 0,
+      ).optional(),
+    }),
+    { id: 'Quote', description: 'The credits a job costs, and what a budget affords.', examples: [quote] },
+  );
   const consumption = described(docs, z.object(consumptionFields), {
     id: 'Consumption',
     description: 'The credits a number of tokens costs.',
@@ -46,7 +66,6 @@ export function consumptionSchemas(context: SchemaContext, job: JobSchemas) {
   });
   return {
     consumption,
-    consumptionFields,
     quoteRequest: described(
       docs,
       z.strictObject({
@@ -66,19 +85,8 @@ export function consumptionSchemas(context: SchemaContext, job: JobSchemas) {
       }),
       { description: 'A job to reserve credits for.', examples: [QUOTE_EXAMPLE] },
     ),
-    quoteResponse: described(
-      docs,
-      z.object({
-        ...consumptionFields,
-        max_affordable_completion_tokens: integerField(
-          docs,
-          'requested_completion_tokens',
-          'With budget_credits: the largest completion count whose quote, with the prompt, fits the budget; 0 when the prompt alone does not fit (tokens).',
-          max_affordable_completion_tokens ?? 0,
-        ).optional(),
-      }),
-      { id: 'Quote', description: 'The credits to reserve, and what a budget affords.', examples: [quote] },
-    ),
+    // The route's own words for its 200 answer: a bare component would read "Default Response".
+    quoteResponse: described(docs, quoteSchema, { description: 'The credits to reserve, and what a budget affords.' }),
   };
 }
 

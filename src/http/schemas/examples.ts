@@ -78,3 +78,8 @@ export const REALTIME_DELTA_EXAMPLE: RealtimeDeltaInput = {
 export function exampleSettings(settings: PolicySettings): PolicySettings {
   return { ...settings, max_assignments: Math.max(settings.max_assignments, EXAMPLE_ASSIGNMENTS.length) };
 }
+
+/** Two updates of the worked example in one batch: 8 new tokens, then the same frontier again, with nothing new (204). */
+export const REALTIME_DELTA_BATCH_EXAMPLE: { readonly updates: readonly RealtimeDeltaInput[] } = {
+  updates: [REALTIME_DELTA_EXAMPLE, { ...REALTIME_DELTA_EXAMPLE, accounted_completion_tokens: REALTIME_DELTA_EXAMPLE.frontier_completion_tokens }],
+};

@@ -54,6 +54,11 @@ export function ledgerSchemas({ docs, settings }: SchemaContext, examples: Ledge
               description: 'Deterministic 128-bit id (32 hex digits): a ledger that keys postings by it absorbs retries.',
               example: posting.id,
             }),
+            kind: described(docs, z.enum(['payout', 'release']), {
+              description:
+                'payout: part of a delta\'s burn, paid to a worker; apply a delta\'s payouts together, once per delta_id, so that one delta is never paid with parts of two answers. release: the unused reservation, once per job.',
+              example: posting.kind,
+            }),
             debit_account: described(docs, z.string(), {
               description: 'The account debited: the job\'s reservation, job:<job_id>:reservation.',
               example: posting.debit_account,

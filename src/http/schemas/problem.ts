@@ -41,5 +41,7 @@ export function problemSchemas(docs: SchemaDocs) {
   };
 }
 
+export type ProblemSchemas = ReturnType<typeof problemSchemas>;
+
 /** A problem body, as the error handler builds it. */
 export type Problem = z.infer<ReturnType<typeof problemSchemas>['problem']>;

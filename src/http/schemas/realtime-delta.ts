@@ -48,6 +48,7 @@ export function realtimeDeltaSchemas(
     { id: 'RealtimeDelta', description: 'Credits to burn for the new tokens, and who earns them.', examples: [example] },
   );
   return {
+    realtimeDelta,
     realtimeDeltaRequest: described(
       docs,
       z.strictObject({
@@ -80,3 +81,5 @@ export function realtimeDeltaSchemas(
     }),
   };
 }
+
+export type RealtimeDeltaSchemas = ReturnType<typeof realtimeDeltaSchemas>;

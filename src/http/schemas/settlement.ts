@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { settleConsumption } from '../../policy/index.js';
-import { completionTokensField, type ConsumptionSchemas } from './consumption.js';
+import { completionTokensField, consumptionFieldsOf } from './consumption.js';
 import type { ContributionSchemas } from './contribution.js';
 import type { SchemaContext } from './context.js';
 import { described } from './docs.js';
@@ -12,12 +12,30 @@ import type { LedgerSchemas } from './ledger.js';
 export function settlementSchemas(
   context: SchemaContext,
   job: JobSchemas,
-  consumption: ConsumptionSchemas,
   contribution: ContributionSchemas,
   ledger: LedgerSchemas,
 ) {
   const { docs, settings } = context;
   const example = settleConsumption(SETTLE_EXAMPLE, exampleSettings(settings));
+  const settlement = described(
+    docs,
+    z.object({
+      ...consumptionFieldsOf(context, example),
+      reconciliation: described(docs, ledger.reconciliation.optional(), { description: 'With reserved_completion_tokens: the settlement against the reservation.' }),
+      contribution: described(docs, contribution.contribution.optional(), {
+        description: 'With assignments and a final delta to burn: the final delta, split among the workers.',
+      }),
+      job_id: described(docs, z.string().optional(), { description: 'With job_id: the job, as in the request.', example: SETTLE_EXAMPLE.job_id }),
+      delta_id: described(docs, ledger.deltaId.optional(), {
+        description: 'With job_id: the id of the final delta, the one a realtime delta over the same counters would have.',
+        example: example.delta_id,
+      }),
+      postings: described(docs, ledger.postings.optional(), {
+        description: 'With job_id: the final delta\'s payouts and the release of the unused reservation to the submitter.',
+      }),
+    }),
+    { id: 'Settlement', description: 'What the job consumed and, against its reservation, what to burn and release.', examples: [example] },
+  );
   return {
     settleRequest: described(
       docs,
@@ -50,23 +68,9 @@ export function settlementSchemas(
       }),
       { description: 'A finished job to price and, with its reservation, to reconcile.', examples: [SETTLE_EXAMPLE] },
     ),
-    settleResponse: described(
-      docs,
-      z.object({
-        ...consumption.consumptionFields,
-        reconciliation: described(docs, ledger.reconciliation.optional(), { description: 'With reserved_completion_tokens: the settlement against the reservation.' }),
-        contribution: described(docs, contribution.contribution.optional(), {
-          description: 'With assignments and a final delta to burn: the final delta, split among the workers.',
-        }),
-        job_id: described(docs, z.string().optional(), { description: 'With job_id: the job, as in the request.', example: SETTLE_EXAMPLE.job_id }),
-        delta_id: described(docs, ledger.deltaId.optional(), {
-          description: 'With job_id: the id of the final delta, the one a realtime delta over the same counters would have.',
-        }),
-        postings: described(docs, ledger.postings.optional(), {
-          description: 'With job_id: the final delta\'s payouts and the release of the unused reservation to the submitter.',
-        }),
-      }),
-      { id: 'Settlement', description: 'What the job consumed and, against its reservation, what to burn and release.', examples: [example] },
-    ),
+    // The route's own words for its 200 answer: a bare component would read "Default Response".
+    settleResponse: described(docs, settlement, {
+      description: 'The credits the job consumed and, with its reservation, what to burn and release.',
+    }),
   };
 }

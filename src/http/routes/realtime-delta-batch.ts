@@ -1,0 +1,27 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { answerRealtimeDeltaBatch } from '../realtime-delta-batch.js';
+import type { RouteOptions } from './options.js';
+
+export const realtimeDeltaBatchRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
+  const { realtimeDelta, realtimeDeltaBatch } = schemas;
+  app.post(
+    '/realtime-delta/batch',
+    {
+      schema: {
+        tags: ['accounting'],
+        summary: 'Stream, batched: many realtime deltas in one request',
+        description: `Answers up to ${realtimeDeltaBatch.max_updates} updates (BATCH_MAX_UPDATES), of one job or of many, in one request. Each update is a request body of POST /realtime-delta. Each result, in the order of the updates, is exactly what that endpoint answers for the update alone: { status: 200, delta }, { status: 204 }, or { status: 4xx, problem } carrying this request's request_id. One refused update does not fail the others. A body that is not { "updates": [...] } is a 400, more updates than the limit a 422.`,
+        body: realtimeDeltaBatch.realtimeDeltaBatchRequest,
+        response: { 200: realtimeDeltaBatch.realtimeDeltaBatchResponse, ...realtimeDeltaBatch.problemResponses },
+      },
+    },
+    async (request) => ({
+      results: answerRealtimeDeltaBatch(request.body.updates, {
+        catalog,
+        request: realtimeDelta.realtimeDeltaRequest,
+        max_updates: realtimeDeltaBatch.max_updates,
+        request_id: request.id,
+      }),
+    }),
+  );
+};
