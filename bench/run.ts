@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import { buildApp } from '../src/app.js';
 import { apiSchemas } from '../src/http/schemas/api.js';
 import { catalogOfOne, DEFAULT_POLICY_SETTINGS } from '../src/policy/index.js';
+import { benchBatch } from './batch.js';
 import { deltaInput, JOBS_IN_TURN } from './jobs.js';
 import { watchCpu } from './machine.js';
 import { PARTS, profileRequests } from './profile.js';
@@ -19,6 +20,7 @@ const schemas = apiSchemas(catalogOfOne(settings));
 
 const deltas = await benchRealtimeDelta(app, schemas, settings);
 const quote = await benchQuote(app, schemas, settings);
+const batch = await benchBatch(app, settings);
 const PROFILED_WORKERS = 10_000;
 const profiledBodies = Array.from({ length: JOBS_IN_TURN }, (_, turn) => JSON.stringify(deltaInput(PROFILED_WORKERS, turn)));
 process.stderr.write(`profiling POST /realtime-delta, ${PROFILED_WORKERS} workers\n`);
@@ -73,6 +75,13 @@ console.log(
   `| ${time(quote.whole_us)} | ${time(quote.parse_us)} | ${time(quote.validation_us)} | ${time(quote.policy_us)} | ${time(quote.serialization_us)} | ${time(quote.other_us)} | ${percent(quote.policy_us / quote.whole_us)} | ${cores(quote.others_cpu)} |`,
 );
 
+console.log(`\n## POST /realtime-delta/batch: ${batch.updates_per_batch} updates of ${batch.workers} workers per request, against single calls\n`);
+console.log('| single call | batch | per update in the batch | per update, batch / single | batch body | others\' CPU |');
+console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log(
+  `| ${time(batch.single_us)} | ${time(batch.batch_us)} | ${time(batch.per_update_us)} | ${(batch.per_update_us / batch.single_us).toFixed(2)}x | ${bytes(batch.batch_request_bytes)} | ${cores(batch.others_cpu)} |`,
+);
+
 console.log(`\n## Where a ${PROFILED_WORKERS}-worker request's CPU time goes: V8's sampling profiler\n`);
 console.log('| part | share of the samples | per request, profiled |');
 console.log('| :--- | ---: | ---: |');
@@ -80,7 +89,9 @@ for (const part of PARTS) {
   const share = profile.shares.get(part)!;
   console.log(`| ${part} | ${percent(share)} | ${time(share * profile.per_request_us)} |`);
 }
-console.log(`\n${profile.requests} requests profiled, ${time(profile.per_request_us)} per request under the profiler.`);
+console.log(
+  `\n${profile.requests} requests profiled, ${time(profile.per_request_us)} per request under the profiler; other processes took ${cores(profile.others_cpu)} meanwhile.`,
+);
 
 console.log(
   `\nnode ${process.version}, ${cpus().length} CPUs, ${new Date().toISOString()}, ${((Date.now() - started) / 1000).toFixed(0)} s; other processes took ${cores(othersCpu)} of CPU meanwhile.`,
