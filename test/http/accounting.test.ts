@@ -25,6 +25,7 @@ import {
   type Settlement,
 } from '../../src/policy/index.js';
 import { expectProblem, JSON_CONTENT_TYPE, postJson, sumCredits, useApp } from '../support/http.js';
+import { README_QUOTE_CONSUMPTION, README_SETTLE_CONSUMPTION, README_SETTLEMENT, README_WORKER_FACTORS } from '../support/readme-example.js';
 
 /** The schemas the default app answers with, to parse its answers by. */
 const schemas = apiSchemas(catalogOfOne(DEFAULT_POLICY_SETTINGS));
@@ -40,28 +41,6 @@ const DEFAULT_PARAMETERS_SHOWN = {
   resource_multiplier_span: 0.3,
 };
 
-/** The factors of the README's two workers: the same in every split of the example job, whatever its budget. */
-const WORKER_FACTORS = {
-  fast: {
-    compute_share: 0.6666666666666666,
-    throughput_multiplier: 1.5,
-    resource_pressure_multiplier: 1.15,
-    normalized_contribution_share: 0.8571428571428571,
-    measured_service_rate: 13.333333333333334,
-    reference_service_rate: 7.777777777777779,
-    memory_pressure: 1,
-  },
-  slow: {
-    compute_share: 0.3333333333333333,
-    throughput_multiplier: 0.5,
-    resource_pressure_multiplier: 1.15,
-    normalized_contribution_share: 0.14285714285714285,
-    measured_service_rate: 2.2222222222222223,
-    reference_service_rate: 7.777777777777779,
-    memory_pressure: 1,
-  },
-} as const;
-
 describe('accounting endpoints with the default policy', () => {
   const app = useApp();
 
@@ -71,11 +50,7 @@ describe('accounting endpoints with the default policy', () => {
     expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
     const body = response.json<Quote>();
     expect(body).toStrictEqual({
-      policy_version: 'divy-credit-1',
-      model_size_factor: 2,
-      prompt_credits: '256.000000000',
-      completion_credits: '512.000000000',
-      total_credits: '768.000000000',
+      ...README_QUOTE_CONSUMPTION,
       // (700 - 256) / 2 = 222.
       max_affordable_completion_tokens: 222,
     });
@@ -87,13 +62,7 @@ describe('accounting endpoints with the default policy', () => {
     const { budget_credits: _budget, ...unbudgeted } = QUOTE_EXAMPLE;
     const response = await postJson(app(), '/quote', unbudgeted);
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toStrictEqual({
-      policy_version: 'divy-credit-1',
-      model_size_factor: 2,
-      prompt_credits: '256.000000000',
-      completion_credits: '512.000000000',
-      total_credits: '768.000000000',
-    });
+    expect(response.json()).toStrictEqual(README_QUOTE_CONSUMPTION);
   });
 
   it('POST /settle prices the README example at 256 + 360 = 616 credits and reconciles it against the reservation of 768', async () => {
@@ -101,53 +70,8 @@ describe('accounting endpoints with the default policy', () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
     const body = response.json<Settlement>();
-    expect(body).toStrictEqual({
-      policy_version: 'divy-credit-1',
-      model_size_factor: 2,
-      prompt_credits: '256.000000000',
-      completion_credits: '360.000000000',
-      total_credits: '616.000000000',
-      // The stream burned the prompt and 160 tokens, 256 + 320; the final 20 tokens burn 40; 768 - 616 go back.
-      reconciliation: {
-        reserved_credits: '768.000000000',
-        streamed_credits: '576.000000000',
-        final_delta_credits: '40.000000000',
-        release_credits: '152.000000000',
-      },
-      contribution: {
-        policy_version: 'divy-credit-1',
-        job_credit_budget: '40.000000000',
-        assignments: [
-          { worker_id: 'fast-metal', credits: '34.285714286', ...WORKER_FACTORS.fast },
-          { worker_id: 'slow-cpu', credits: '5.714285714', ...WORKER_FACTORS.slow },
-        ],
-      },
-      job_id: 'job-42',
-      delta_id: '1484f3ea72b3b2eebf165842da66b769',
-      postings: [
-        {
-          id: 'eb91f0a194d1c357437d4b79ca95181e',
-          kind: 'payout',
-          debit_account: 'job:job-42:reservation',
-          credit_account: 'worker:fast-metal',
-          amount: '34.285714286',
-        },
-        {
-          id: 'cc4a131d3c4fb12b8813986e491858cb',
-          kind: 'payout',
-          debit_account: 'job:job-42:reservation',
-          credit_account: 'worker:slow-cpu',
-          amount: '5.714285714',
-        },
-        {
-          id: '78b4045b9a3336cc255b6fcb8bc51084',
-          kind: 'release',
-          debit_account: 'job:job-42:reservation',
-          credit_account: 'job:job-42:submitter',
-          amount: '152.000000000',
-        },
-      ],
-    });
+    // The exact answer job-life.test.ts checks too: here beside the policy's own settlement and the schema.
+    expect(body).toStrictEqual(README_SETTLEMENT);
     expect(body).toStrictEqual(settleConsumption(SETTLE_EXAMPLE));
     expect(schemas.settlement.settleResponse.parse(body)).toEqual(body);
   });
@@ -157,13 +81,7 @@ describe('accounting endpoints with the default policy', () => {
     const response = await postJson(app(), '/settle', { prompt_tokens, actual_completion_tokens, total_model_bytes });
     expect(response.statusCode).toBe(200);
     const body = response.json<Consumption>();
-    expect(body).toStrictEqual({
-      policy_version: 'divy-credit-1',
-      model_size_factor: 2,
-      prompt_credits: '256.000000000',
-      completion_credits: '360.000000000',
-      total_credits: '616.000000000',
-    });
+    expect(body).toStrictEqual(README_SETTLE_CONSUMPTION);
     expect(schemas.settlement.settleResponse.parse(body)).toEqual(body);
   });
 
@@ -203,8 +121,8 @@ describe('accounting endpoints with the default policy', () => {
         policy_version: 'divy-credit-1',
         job_credit_budget: '16.000000000',
         assignments: [
-          { worker_id: 'fast-metal', credits: '13.714285714', ...WORKER_FACTORS.fast },
-          { worker_id: 'slow-cpu', credits: '2.285714286', ...WORKER_FACTORS.slow },
+          { worker_id: 'fast-metal', credits: '13.714285714', ...README_WORKER_FACTORS.fast },
+          { worker_id: 'slow-cpu', credits: '2.285714286', ...README_WORKER_FACTORS.slow },
         ],
       },
       // The prompt and 32 tokens of the 256 reserved: 256 + 64 of 256 + 512.

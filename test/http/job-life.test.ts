@@ -3,11 +3,8 @@
  * reservation, a settlement reconciled against it, the ledger postings of a job id, and policy
  * versions served side by side, from a POLICY_FILE that lists them.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { CONTRIBUTION_EXAMPLE, EXAMPLE_ASSIGNMENTS, QUOTE_EXAMPLE, REALTIME_DELTA_EXAMPLE, SETTLE_EXAMPLE } from '../../src/http/schemas/examples.js';
 import {
@@ -25,70 +22,29 @@ import {
   type RealtimeDeltaInput,
   type Settlement,
 } from '../../src/policy/index.js';
-import { expectExactProblem, JSON_CONTENT_TYPE, POST_ROUTES, postJson, sumCredits, useApp, type ProblemBody } from '../support/http.js';
+import {
+  expectExactProblem,
+  ID_HEADER,
+  invalidRequest,
+  JSON_CONTENT_TYPE,
+  oneViolation,
+  POST_ROUTES,
+  postJson,
+  REQUEST_ID,
+  reservationExceeded,
+  ruleViolations,
+  sumCredits,
+  useApp,
+  type ProblemBody,
+} from '../support/http.js';
 import { property, requestBody, servedDocument } from '../support/openapi.js';
-
-const REQUEST_ID = 'job-life-1';
-const ID_HEADER = { 'x-request-id': REQUEST_ID };
-
-const RULE_VIOLATION = {
-  type: 'urn:divy:problem:policy-rule-violation',
-  title: 'Input breaks a rule of the credit policy',
-  status: 422,
-  request_id: REQUEST_ID,
-} as const;
-
-/** The 422 of one broken rule. */
-function oneViolation(path: string, message: string): ProblemBody {
-  return { ...RULE_VIOLATION, detail: '1 rule violation.', errors: [{ path, message }] };
-}
-
-/** The 409 of a count that goes `excess` tokens past a reservation of `reserved`. */
-function reservationExceeded(field: 'frontier_completion_tokens' | 'actual_completion_tokens', reserved: number, excess: number): ProblemBody {
-  const tokens = `${excess} ${excess === 1 ? 'token' : 'tokens'}`;
-  return {
-    type: 'urn:divy:problem:reservation-exceeded',
-    title: 'The job goes past its reservation',
-    status: 409,
-    detail: `${field} goes ${tokens} past reserved_completion_tokens (${reserved}); reserve more before burning more.`,
-    errors: [{ path: `/${field}`, message: `must be at most reserved_completion_tokens (${reserved}): ${tokens} too many` }],
-    request_id: REQUEST_ID,
-  };
-}
+import { README_QUOTE_CONSUMPTION, README_SETTLE_CONSUMPTION, README_SETTLEMENT, README_WORKER_FACTORS } from '../support/readme-example.js';
+import { useTempDir } from '../support/temp-dir.js';
 
 function expectOk(response: LightMyRequestResponse): void {
   expect(response.statusCode, response.body).toBe(200);
   expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
 }
-
-/** The README's quote of 128 + 256 tokens of a 64 GiB model: factor 2. */
-const README_QUOTE = {
-  policy_version: 'divy-credit-1',
-  model_size_factor: 2,
-  prompt_credits: '256.000000000',
-  completion_credits: '512.000000000',
-  total_credits: '768.000000000',
-};
-
-/** The factors of the README's two workers, the same whatever budget they split. */
-const FAST_FACTORS = {
-  compute_share: 0.6666666666666666,
-  throughput_multiplier: 1.5,
-  resource_pressure_multiplier: 1.15,
-  normalized_contribution_share: 0.8571428571428571,
-  measured_service_rate: 13.333333333333334,
-  reference_service_rate: 7.777777777777779,
-  memory_pressure: 1,
-};
-const SLOW_FACTORS = {
-  compute_share: 0.3333333333333333,
-  throughput_multiplier: 0.5,
-  resource_pressure_multiplier: 1.15,
-  normalized_contribution_share: 0.14285714285714285,
-  measured_service_rate: 2.2222222222222223,
-  reference_service_rate: 7.777777777777779,
-  memory_pressure: 1,
-};
 
 /** A delta of job-42 from `accounted` to `frontier`, the prompt burned by the first one. */
 function delta(accounted: number, frontier: number, fields: Partial<RealtimeDeltaInput> & { policy_version?: string } = {}): RealtimeDeltaInput {
@@ -107,7 +63,7 @@ describe('POST /quote with a budget', () => {
   const app = useApp();
 
   /** The README quote, with what the budget affords. */
-  const quoteAffording = (max_affordable_completion_tokens: number) => ({ ...README_QUOTE, max_affordable_completion_tokens });
+  const quoteAffording = (max_affordable_completion_tokens: number) => ({ ...README_QUOTE_CONSUMPTION, max_affordable_completion_tokens });
 
   it('answers the README example exactly: a budget of 700 affords (700 - 256) / 2 = 222 tokens', async () => {
     const response = await postJson(app(), '/quote', QUOTE_EXAMPLE);
@@ -150,26 +106,18 @@ describe('POST /quote with a budget', () => {
 
   it('a budget that is a number, not a string, is a 400', async () => {
     const response = await postJson(app(), '/quote', { ...QUOTE_EXAMPLE, budget_credits: 700 }, ID_HEADER);
-    expectExactProblem(response, {
-      type: 'urn:divy:problem:invalid-request',
-      title: 'Request does not match the schema',
-      status: 400,
-      detail: '1 field is missing, unknown or of the wrong type.',
-      errors: [{ path: '/budget_credits', message: 'must be a string' }],
-      request_id: REQUEST_ID,
-    });
+    expectExactProblem(response, invalidRequest({ path: '/budget_credits', message: 'must be a string' }));
   });
 
   it('a bad budget is listed with the other broken rules', async () => {
     const response = await postJson(app(), '/quote', { ...QUOTE_EXAMPLE, prompt_tokens: 1.5, budget_credits: 'lots' }, ID_HEADER);
-    expectExactProblem(response, {
-      ...RULE_VIOLATION,
-      detail: '2 rule violations.',
-      errors: [
+    expectExactProblem(
+      response,
+      ruleViolations(
         { path: '/prompt_tokens', message: 'must be an integer from 0 to 4294967295' },
         { path: '/budget_credits', message: 'must be a decimal string of credits: up to 24 digits, then at most 9 fraction digits' },
-      ],
-    });
+      ),
+    );
   });
 
   describe('at the credit scale of the deployment', () => {
@@ -195,20 +143,15 @@ describe('POST /quote with a budget', () => {
 describe('POST /realtime-delta with a reservation', () => {
   const app = useApp();
 
-  it('reports the reservation once the delta is burned: the first delta burns the prompt and 10 tokens of 768', async () => {
-    const response = await postJson(app(), '/realtime-delta', delta(0, 10));
+  it.each([
+    ['reports the reservation once the delta is burned: the first delta burns the prompt and 10 tokens of 768', 0, 10, '276.000000000', '276.000000000', '492.000000000'],
+    ['a frontier at the reservation burns it to 0 remaining', 24, 256, '464.000000000', '768.000000000', '0.000000000'],
+  ])('%s', async (_name, accounted, frontier, total_credits, burned_credits, remaining_credits) => {
+    const response = await postJson(app(), '/realtime-delta', delta(accounted, frontier));
     expectOk(response);
     const body = response.json<RealtimeDelta>();
-    expect(body.consumption.total_credits).toBe('276.000000000');
-    expect(body.reservation).toStrictEqual({ reserved_credits: '768.000000000', burned_credits: '276.000000000', remaining_credits: '492.000000000' });
-  });
-
-  it('a frontier at the reservation burns it to 0 remaining', async () => {
-    const response = await postJson(app(), '/realtime-delta', delta(24, 256));
-    expectOk(response);
-    const body = response.json<RealtimeDelta>();
-    expect(body.consumption.total_credits).toBe('464.000000000');
-    expect(body.reservation).toStrictEqual({ reserved_credits: '768.000000000', burned_credits: '768.000000000', remaining_credits: '0.000000000' });
+    expect(body.consumption.total_credits).toBe(total_credits);
+    expect(body.reservation).toStrictEqual({ reserved_credits: '768.000000000', burned_credits, remaining_credits });
   });
 
   it('a reservation of no completion token still covers the prompt', async () => {
@@ -281,34 +224,7 @@ describe('POST /settle with a reconciliation', () => {
   it('answers the README example exactly: 616 of 768 reserved, 576 streamed, the final 40 split between the workers, 152 released', async () => {
     const response = await postJson(app(), '/settle', SETTLE_EXAMPLE);
     expectOk(response);
-    expect(response.json()).toStrictEqual({
-      policy_version: 'divy-credit-1',
-      model_size_factor: 2,
-      prompt_credits: '256.000000000',
-      completion_credits: '360.000000000',
-      total_credits: '616.000000000',
-      reconciliation: {
-        reserved_credits: '768.000000000',
-        streamed_credits: '576.000000000',
-        final_delta_credits: '40.000000000',
-        release_credits: '152.000000000',
-      },
-      contribution: {
-        policy_version: 'divy-credit-1',
-        job_credit_budget: '40.000000000',
-        assignments: [
-          { worker_id: 'fast-metal', credits: '34.285714286', ...FAST_FACTORS },
-          { worker_id: 'slow-cpu', credits: '5.714285714', ...SLOW_FACTORS },
-        ],
-      },
-      job_id: 'job-42',
-      delta_id: '1484f3ea72b3b2eebf165842da66b769',
-      postings: [
-        { id: 'eb91f0a194d1c357437d4b79ca95181e', kind: 'payout', debit_account: 'job:job-42:reservation', credit_account: 'worker:fast-metal', amount: '34.285714286' },
-        { id: 'cc4a131d3c4fb12b8813986e491858cb', kind: 'payout', debit_account: 'job:job-42:reservation', credit_account: 'worker:slow-cpu', amount: '5.714285714' },
-        { id: '78b4045b9a3336cc255b6fcb8bc51084', kind: 'release', debit_account: 'job:job-42:reservation', credit_account: 'job:job-42:submitter', amount: '152.000000000' },
-      ],
-    });
+    expect(response.json()).toStrictEqual(README_SETTLEMENT);
   });
 
   it('the final delta burns the prompt too when the stream did not: 256 + 40, split as a contribution', async () => {
@@ -325,8 +241,8 @@ describe('POST /settle with a reconciliation', () => {
       policy_version: 'divy-credit-1',
       job_credit_budget: '296.000000000',
       assignments: [
-        { worker_id: 'fast-metal', credits: '253.714285714', ...FAST_FACTORS },
-        { worker_id: 'slow-cpu', credits: '42.285714286', ...SLOW_FACTORS },
+        { worker_id: 'fast-metal', credits: '253.714285714', ...README_WORKER_FACTORS.fast },
+        { worker_id: 'slow-cpu', credits: '42.285714286', ...README_WORKER_FACTORS.slow },
       ],
     });
   });
@@ -367,11 +283,7 @@ describe('POST /settle with a reconciliation', () => {
     expectOk(response);
     const body = response.json<Settlement>();
     expect(body).toStrictEqual({
-      policy_version: 'divy-credit-1',
-      model_size_factor: 2,
-      prompt_credits: '256.000000000',
-      completion_credits: '360.000000000',
-      total_credits: '616.000000000',
+      ...README_SETTLE_CONSUMPTION,
       reconciliation: {
         reserved_credits: '768.000000000',
         streamed_credits: '616.000000000',
@@ -573,6 +485,18 @@ function shown(settings: PolicySettings) {
   return parameters;
 }
 
+/** GET /policy with both: the current policy, and both listed in order, the current one marked. */
+const BOTH_SHOWN = {
+  policy_version: 'v-new',
+  credit_scale: 9,
+  max_assignments: 10_000,
+  parameters: shown(NEW),
+  policies: [
+    { policy_version: 'v-old', current: false, parameters: shown(OLD) },
+    { policy_version: 'v-new', current: true, parameters: shown(NEW) },
+  ],
+};
+
 describe('policy versions side by side', () => {
   const app = useApp({ catalog: CATALOG });
   const single = useApp();
@@ -593,7 +517,7 @@ describe('policy versions side by side', () => {
     expect(named.body).toBe(current.body);
     const old = await postJson(app(), '/quote', { ...QUOTE_EXAMPLE, policy_version: 'v-old' });
     expectOk(old);
-    expect(old.json()).toStrictEqual({ ...README_QUOTE, policy_version: 'v-old', max_affordable_completion_tokens: 222 });
+    expect(old.json()).toStrictEqual({ ...README_QUOTE_CONSUMPTION, policy_version: 'v-old', max_affordable_completion_tokens: 222 });
   });
 
   it('prices every route by the version it names, exactly as that policy alone would', async () => {
@@ -661,14 +585,9 @@ describe('policy versions side by side', () => {
     expectExactProblem(response, oneViolation('/policy_version', 'must be one of the versions this service knows: v-old, v-new'));
   });
 
-  /** The 422 of the rules a request breaks, in order. */
-  function violations(errors: readonly { path: string; message: string }[]): ProblemBody {
-    return { ...RULE_VIOLATION, detail: `${errors.length} rule ${errors.length === 1 ? 'violation' : 'violations'}.`, errors: [...errors] };
-  }
-
   /** The 422 of an unknown version and the other rules a request breaks: the version first. */
   function versionAnd(...others: { path: string; message: string }[]): ProblemBody {
-    return violations([{ path: '/policy_version', message: 'must be one of the versions this service knows: v-old, v-new' }, ...others]);
+    return ruleViolations({ path: '/policy_version', message: 'must be one of the versions this service knows: v-old, v-new' }, ...others);
   }
 
   it.each([
@@ -694,7 +613,7 @@ describe('policy versions side by side', () => {
     expectExactProblem(response, versionAnd(...others));
     // Under a known version the same request breaks the other rules alone.
     const known = await postJson(app(), route, { ...body, policy_version: 'v-old' }, ID_HEADER);
-    expectExactProblem(known, violations(others));
+    expectExactProblem(known, ruleViolations(...others));
   });
 
   it.each([
@@ -710,14 +629,7 @@ describe('policy versions side by side', () => {
   it('an unknown version with a field missing is the 400 alone: the body is read before any policy prices it', async () => {
     const { prompt_tokens: _prompt, ...missing } = QUOTE_EXAMPLE;
     const response = await postJson(app(), '/quote', { ...missing, policy_version: 'v-nope' }, ID_HEADER);
-    expectExactProblem(response, {
-      type: 'urn:divy:problem:invalid-request',
-      title: 'Request does not match the schema',
-      status: 400,
-      detail: '1 field is missing, unknown or of the wrong type.',
-      errors: [{ path: '/prompt_tokens', message: 'is required' }],
-      request_id: REQUEST_ID,
-    });
+    expectExactProblem(response, invalidRequest({ path: '/prompt_tokens', message: 'is required' }));
   });
 
   it('a batch answers each update with an unknown version as /realtime-delta does: the version first, or alone past the reservation', async () => {
@@ -737,29 +649,13 @@ describe('policy versions side by side', () => {
 
   it('a version that is not a string is a 400', async () => {
     const response = await postJson(app(), '/quote', { ...QUOTE_EXAMPLE, policy_version: 2 }, ID_HEADER);
-    expectExactProblem(response, {
-      type: 'urn:divy:problem:invalid-request',
-      title: 'Request does not match the schema',
-      status: 400,
-      detail: '1 field is missing, unknown or of the wrong type.',
-      errors: [{ path: '/policy_version', message: 'must be a string' }],
-      request_id: REQUEST_ID,
-    });
+    expectExactProblem(response, invalidRequest({ path: '/policy_version', message: 'must be a string' }));
   });
 
   it('GET /policy shows the current policy and lists both, in order, marking the current one', async () => {
     const response = await app().inject({ method: 'GET', url: '/policy' });
     expectOk(response);
-    expect(response.json()).toStrictEqual({
-      policy_version: 'v-new',
-      credit_scale: 9,
-      max_assignments: 10_000,
-      parameters: shown(NEW),
-      policies: [
-        { policy_version: 'v-old', current: false, parameters: shown(OLD) },
-        { policy_version: 'v-new', current: true, parameters: shown(NEW) },
-      ],
-    });
+    expect(response.json()).toStrictEqual(BOTH_SHOWN);
     expect(shown(NEW).model_size_scale_gib).toBe(16);
     expect(shown(OLD).model_size_scale_gib).toBe(32);
   });
@@ -807,21 +703,7 @@ describe('policy versions side by side', () => {
 });
 
 describe('POLICY_FILE with several policies', () => {
-  let directory: string;
-
-  beforeAll(() => {
-    directory = mkdtempSync(join(tmpdir(), 'divy-job-life-test-'));
-  });
-
-  afterAll(() => {
-    rmSync(directory, { recursive: true, force: true });
-  });
-
-  function policyFile(name: string, content: unknown): string {
-    const path = join(directory, name);
-    writeFileSync(path, JSON.stringify(content));
-    return path;
-  }
+  const policyFile = useTempDir('divy-job-life-test-').writeJson;
 
   /** The message of the ConfigError loadConfig throws; fails the test if it throws nothing or something else. */
   function refusal(env: NodeJS.ProcessEnv): string {
@@ -872,16 +754,7 @@ describe('POLICY_FILE with several policies', () => {
 
     it('is what GET /policy lists, and what the routes price by', async () => {
       const response = await app().inject({ method: 'GET', url: '/policy' });
-      expect(response.json()).toStrictEqual({
-        policy_version: 'v-new',
-        credit_scale: 9,
-        max_assignments: 10_000,
-        parameters: shown(NEW),
-        policies: [
-          { policy_version: 'v-old', current: false, parameters: shown(OLD) },
-          { policy_version: 'v-new', current: true, parameters: shown(NEW) },
-        ],
-      });
+      expect(response.json()).toStrictEqual(BOTH_SHOWN);
       const old = await postJson(app(), '/quote', { ...QUOTE_EXAMPLE, policy_version: 'v-old' });
       expect(old.json()).toMatchObject({ policy_version: 'v-old', total_credits: '768.000000000' });
     });

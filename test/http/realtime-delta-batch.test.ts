@@ -9,11 +9,23 @@ import { describe, expect, it } from 'vitest';
 import { BATCH_MAX_UPDATES_DEFAULT } from '../../src/http/limits.js';
 import { REALTIME_DELTA_BATCH_EXAMPLE, REALTIME_DELTA_EXAMPLE } from '../../src/http/schemas/examples.js';
 import { DEFAULT_POLICY_SETTINGS, type PolicyCatalog, type RealtimeDeltaInput } from '../../src/policy/index.js';
-import { expectExactProblem, JSON_CONTENT_TYPE, PROBLEM_CONTENT_TYPE, postJson, postRaw, type ProblemBody, useApp } from '../support/http.js';
+import {
+  expectExactProblem,
+  ID_HEADER,
+  invalidRequest,
+  JSON_CONTENT_TYPE,
+  MALFORMED_JSON,
+  oneViolation,
+  PROBLEM_CONTENT_TYPE,
+  postJson,
+  postRaw,
+  REQUEST_ID,
+  reservationExceeded,
+  type ProblemBody,
+  useApp,
+} from '../support/http.js';
 
 const BATCH = '/realtime-delta/batch';
-const REQUEST_ID = 'batch-request-0001';
-const ID_HEADER = { 'x-request-id': REQUEST_ID };
 const NOTHING_NEW: RealtimeDeltaInput = REALTIME_DELTA_BATCH_EXAMPLE.updates[1]!;
 
 type BatchResult = { status: 200; delta: unknown } | { status: 204 } | { status: number; problem: ProblemBody };
@@ -42,14 +54,6 @@ async function postBatch(app: FastifyInstance, updates: readonly unknown[]): Pro
   return results;
 }
 
-const INVALID_BATCH = {
-  type: 'urn:divy:problem:invalid-request',
-  title: 'Request does not match the schema',
-  status: 400,
-  detail: '1 field is missing, unknown or of the wrong type.',
-  request_id: REQUEST_ID,
-} as const;
-
 describe('POST /realtime-delta/batch', () => {
   const app = useApp();
 
@@ -76,62 +80,12 @@ describe('POST /realtime-delta/batch', () => {
     expect(results.slice(0, 5)).toStrictEqual([
       {
         status: 400,
-        problem: {
-          type: 'urn:divy:problem:invalid-request',
-          title: 'Request does not match the schema',
-          status: 400,
-          detail: '2 fields are missing, unknown or of the wrong type.',
-          errors: [
-            { path: '/prompt_tokens', message: 'must be a number' },
-            { path: '/extra', message: 'is not a known field' },
-          ],
-          request_id: REQUEST_ID,
-        },
+        problem: invalidRequest({ path: '/prompt_tokens', message: 'must be a number' }, { path: '/extra', message: 'is not a known field' }),
       },
-      {
-        status: 422,
-        problem: {
-          type: 'urn:divy:problem:policy-rule-violation',
-          title: 'Input breaks a rule of the credit policy',
-          status: 422,
-          detail: '1 rule violation.',
-          errors: [{ path: '/frontier_completion_tokens', message: 'must be at least accounted_completion_tokens (24)' }],
-          request_id: REQUEST_ID,
-        },
-      },
-      {
-        status: 409,
-        problem: {
-          type: 'urn:divy:problem:reservation-exceeded',
-          title: 'The job goes past its reservation',
-          status: 409,
-          detail: 'frontier_completion_tokens goes 44 tokens past reserved_completion_tokens (256); reserve more before burning more.',
-          errors: [{ path: '/frontier_completion_tokens', message: 'must be at most reserved_completion_tokens (256): 44 tokens too many' }],
-          request_id: REQUEST_ID,
-        },
-      },
-      {
-        status: 422,
-        problem: {
-          type: 'urn:divy:problem:policy-rule-violation',
-          title: 'Input breaks a rule of the credit policy',
-          status: 422,
-          detail: '1 rule violation.',
-          errors: [{ path: '/policy_version', message: 'must be one of the versions this service knows: divy-credit-1' }],
-          request_id: REQUEST_ID,
-        },
-      },
-      {
-        status: 400,
-        problem: {
-          type: 'urn:divy:problem:invalid-request',
-          title: 'Request does not match the schema',
-          status: 400,
-          detail: '1 field is missing, unknown or of the wrong type.',
-          errors: [{ path: '', message: 'must be an object' }],
-          request_id: REQUEST_ID,
-        },
-      },
+      { status: 422, problem: oneViolation('/frontier_completion_tokens', 'must be at least accounted_completion_tokens (24)') },
+      { status: 409, problem: reservationExceeded('frontier_completion_tokens', 256, 44) },
+      { status: 422, problem: oneViolation('/policy_version', 'must be one of the versions this service knows: divy-credit-1') },
+      { status: 400, problem: invalidRequest({ path: '', message: 'must be an object' }) },
     ]);
     // The refused updates do not fail the one after them.
     expect(results[5]!.status).toBe(200);
@@ -168,18 +122,12 @@ describe('POST /realtime-delta/batch', () => {
       ['a list of updates without the envelope', [REALTIME_DELTA_EXAMPLE], { path: '', message: 'must be an object' }],
     ])('%s', async (_name, body, error) => {
       const response = await postJson(app(), BATCH, body, ID_HEADER);
-      expectExactProblem(response, { ...INVALID_BATCH, errors: [error] });
+      expectExactProblem(response, invalidRequest(error));
     });
 
     it('malformed JSON', async () => {
       const response = await postRaw(app(), BATCH, '{"updates": [', 'application/json', ID_HEADER);
-      expectExactProblem(response, {
-        type: 'urn:divy:problem:malformed-json',
-        title: 'Malformed JSON',
-        status: 400,
-        detail: 'The request body is not valid JSON.',
-        request_id: REQUEST_ID,
-      });
+      expectExactProblem(response, MALFORMED_JSON);
     });
   });
 
@@ -201,14 +149,7 @@ describe('a custom batch_max_updates', () => {
 
   it('refuses one more as a 422 naming /updates, however good the updates are', async () => {
     const response = await postJson(app(), BATCH, { updates: Array.from({ length: LIMIT + 1 }, () => REALTIME_DELTA_EXAMPLE) }, ID_HEADER);
-    expectExactProblem(response, {
-      type: 'urn:divy:problem:policy-rule-violation',
-      title: 'Input breaks a rule of the credit policy',
-      status: 422,
-      detail: '1 rule violation.',
-      errors: [{ path: '/updates', message: `must hold at most ${LIMIT} updates` }],
-      request_id: REQUEST_ID,
-    });
+    expectExactProblem(response, oneViolation('/updates', `must hold at most ${LIMIT} updates`));
   });
 
   it('documents the limit it enforces', () => {

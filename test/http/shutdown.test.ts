@@ -3,17 +3,15 @@
  * on SIGTERM, refuses new connections, and exits 0; a bad configuration exits 1 at once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { QUOTE_EXAMPLE } from '../../src/http/schemas/examples.js';
 import { quoteConsumption } from '../../src/policy/index.js';
 import { delay, waitFor } from '../support/raw-http.js';
+import { useTempDir } from '../support/temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LISTENING = /^Server listening at http:\/\/127\.0\.0\.1:(\d+)$/;
@@ -173,19 +171,7 @@ describe('the server process', () => {
   });
 
   describe('with a POLICY_FILE of two policies', () => {
-    let directory: string;
-    beforeAll(() => {
-      directory = mkdtempSync(join(tmpdir(), 'divy-process-test-'));
-    });
-    afterAll(() => {
-      rmSync(directory, { recursive: true, force: true });
-    });
-
-    function policyFile(name: string, content: unknown): string {
-      const path = join(directory, name);
-      writeFileSync(path, JSON.stringify(content));
-      return path;
-    }
+    const policyFile = useTempDir('divy-process-test-').writeJson;
 
     it('serves both, names them and the credit scale when ready, and stops cleanly on SIGTERM', async () => {
       const POLICY_FILE = policyFile('two.json', { current: 'v-new', policies: [{ version: 'v-old' }, { version: 'v-new', model_size_scale_gib: 16 }] });

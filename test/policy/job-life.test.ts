@@ -512,6 +512,24 @@ const settleCases = fc
       prompt_credits_accounted: flag,
     } satisfies SettleInput,
   }));
+type SettleCase = typeof settleCases extends fc.Arbitrary<infer T> ? T : never;
+
+/** A case's settle request with its workers and job id. */
+function settleRequest({ shape, job_id, input }: SettleCase): SettleInput {
+  return { ...input, total_columns: shape.total_columns, assignments: shape.assignments, job_id };
+}
+
+/** The realtime delta over a case's final counters, from accounted to actual, without a job id: what its settlement burns last. */
+function finalDeltaRequest({ shape, input }: SettleCase): RealtimeDeltaInput {
+  return {
+    ...shape,
+    prompt_tokens: input.prompt_tokens,
+    accounted_completion_tokens: input.accounted_completion_tokens,
+    frontier_completion_tokens: input.actual_completion_tokens,
+    prompt_credits_accounted: input.prompt_credits_accounted,
+    reserved_completion_tokens: input.reserved_completion_tokens,
+  };
+}
 
 describe('settle: reconciliation against the reservation', () => {
   it('settles the README example: 20 tokens left to burn, 76 to release', () => {
@@ -661,15 +679,9 @@ describe('settle: reconciliation against the reservation', () => {
 describe('ledger: postings of deltas and settlements', () => {
   it('a delta\'s postings pay each worker its non-zero credits from the reservation, summing exactly to the burn', () => {
     fc.assert(
-      fc.property(settleCases, ({ settings, shape, job_id, input }) => {
-        const base: RealtimeDeltaInput = {
-          ...shape,
-          prompt_tokens: input.prompt_tokens,
-          accounted_completion_tokens: input.accounted_completion_tokens,
-          frontier_completion_tokens: input.actual_completion_tokens,
-          prompt_credits_accounted: input.prompt_credits_accounted,
-          reserved_completion_tokens: input.reserved_completion_tokens,
-        };
+      fc.property(settleCases, (drawn) => {
+        const { settings, job_id } = drawn;
+        const base = finalDeltaRequest(drawn);
         const delta = computeRealtimeDelta({ ...base, job_id }, settings);
         if (delta === null) {
           expect(computeRealtimeDelta(base, settings)).toBeNull();
@@ -689,8 +701,9 @@ describe('ledger: postings of deltas and settlements', () => {
 
   it('a settlement\'s postings pay the final delta and release the rest: they sum exactly to final delta + release', () => {
     fc.assert(
-      fc.property(settleCases, ({ settings, shape, job_id, input }) => {
-        const settlement = settleConsumption({ ...input, total_columns: shape.total_columns, assignments: shape.assignments, job_id }, settings);
+      fc.property(settleCases, (drawn) => {
+        const { settings, job_id } = drawn;
+        const settlement = settleConsumption(settleRequest(drawn), settings);
         const reconciliation = settlement.reconciliation!;
         const finalDelta = unitsOf(reconciliation.final_delta_credits, settings);
         const release = unitsOf(reconciliation.release_credits, settings);
@@ -748,18 +761,11 @@ describe('ledger: postings of deltas and settlements', () => {
 
   it('ids are deterministic: the same input gives the same answer, ids included', () => {
     fc.assert(
-      fc.property(settleCases, ({ settings, shape, job_id, input }) => {
-        const settle = { ...input, total_columns: shape.total_columns, assignments: shape.assignments, job_id };
+      fc.property(settleCases, (drawn) => {
+        const { settings, job_id } = drawn;
+        const settle = settleRequest(drawn);
         expect(settleConsumption(structuredClone(settle), settings)).toStrictEqual(settleConsumption(settle, settings));
-        const delta: RealtimeDeltaInput = {
-          ...shape,
-          prompt_tokens: input.prompt_tokens,
-          accounted_completion_tokens: input.accounted_completion_tokens,
-          frontier_completion_tokens: input.actual_completion_tokens,
-          prompt_credits_accounted: input.prompt_credits_accounted,
-          reserved_completion_tokens: input.reserved_completion_tokens,
-          job_id,
-        };
+        const delta: RealtimeDeltaInput = { ...finalDeltaRequest(drawn), job_id };
         expect(computeRealtimeDelta(structuredClone(delta), settings)).toStrictEqual(computeRealtimeDelta(delta, settings));
       }),
     );
@@ -795,20 +801,10 @@ describe('ledger: postings of deltas and settlements', () => {
 
   it('a settlement\'s final delta is the realtime delta over the same counters: same delta id, same payouts', () => {
     fc.assert(
-      fc.property(settleCases, ({ settings, shape, job_id, input }) => {
-        const settlement = settleConsumption({ ...input, total_columns: shape.total_columns, assignments: shape.assignments, job_id }, settings);
-        const delta = computeRealtimeDelta(
-          {
-            ...shape,
-            prompt_tokens: input.prompt_tokens,
-            accounted_completion_tokens: input.accounted_completion_tokens,
-            frontier_completion_tokens: input.actual_completion_tokens,
-            prompt_credits_accounted: input.prompt_credits_accounted,
-            reserved_completion_tokens: input.reserved_completion_tokens,
-            job_id,
-          },
-          settings,
-        );
+      fc.property(settleCases, (drawn) => {
+        const { settings, job_id } = drawn;
+        const settlement = settleConsumption(settleRequest(drawn), settings);
+        const delta = computeRealtimeDelta({ ...finalDeltaRequest(drawn), job_id }, settings);
         const payouts = settlement.postings!.filter((posting) => posting.credit_account.startsWith('worker:'));
         if (delta === null) {
           expect(settlement.reconciliation!.final_delta_credits).toBe(oracleFormat(0n, settings.credit_scale));

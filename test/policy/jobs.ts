@@ -6,12 +6,15 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import {
   DEFAULT_POLICY_PARAMETERS,
+  DEFAULT_POLICY_SETTINGS,
   PolicyInputError,
   SAFE_INTEGER_MAX,
+  settingsProblems,
   UINT32_MAX,
   type Contribution,
   type ContributionInput,
   type PolicyParameters,
+  type PolicySettings,
   type WorkerAssignment,
 } from '../../src/policy/index.js';
 import { creditPattern, creditUnits, Exact, oracleTokenUnits, sumCreditUnits } from '../support/credits.js';
@@ -23,6 +26,13 @@ export interface JobShape {
   readonly total_model_bytes: number;
   readonly total_columns: number;
   readonly assignments: readonly WorkerAssignment[];
+}
+
+/** The default settings with other parameters, checked to be settings the configuration accepts. */
+export function validSettings(parameters: PolicyParameters): PolicySettings {
+  const settings = { ...DEFAULT_POLICY_SETTINGS, parameters };
+  expect(settingsProblems(settings)).toEqual([]);
+  return settings;
 }
 
 export function assignment(worker_id: string, fields: Omit<WorkerAssignment, 'worker_id'>): WorkerAssignment {

@@ -10,16 +10,13 @@ import {
   ASSIGNMENTS_MAX_DEFAULT,
   computeContribution,
   DEFAULT_POLICY_PARAMETERS,
-  DEFAULT_POLICY_SETTINGS,
   INPUT_RANGES,
   PARAMETER_SPECS,
   SAFE_INTEGER_MAX,
-  settingsProblems,
   UINT32_MAX,
   type Contribution,
   type ContributionInput,
   type PolicyParameters,
-  type PolicySettings,
   type WorkerAssignment,
 } from '../../src/policy/index.js';
 import {
@@ -32,7 +29,7 @@ import {
   throughputMultiplier,
 } from '../../src/policy/worker-factors.js';
 import { creditUnits, sumCreditUnits } from '../support/credits.js';
-import { assignment, expectClose, GIB, jobs, rejection } from './jobs.js';
+import { assignment, expectClose, GIB, jobs, rejection, validSettings } from './jobs.js';
 
 /** Rust's f64::EPSILON, the model's floor. */
 const F64_EPSILON = 2 ** -52;
@@ -55,12 +52,6 @@ const LOWEST_WEIGHT_PARAMETERS: PolicyParameters = {
   resource_multiplier_base: PARAMETER_SPECS.resource_multiplier_base.min,
   resource_multiplier_span: PARAMETER_SPECS.resource_multiplier_span.min,
 };
-
-function settingsWith(parameters: PolicyParameters): PolicySettings {
-  const settings = { ...DEFAULT_POLICY_SETTINGS, parameters };
-  expect(settingsProblems(settings)).toEqual([]);
-  return settings;
-}
 
 /** The compute units of each worker by the real factor functions, and their total as the model sums it. */
 function computeTotal(input: ContributionInput): { units: number[]; total: number } {
@@ -204,7 +195,7 @@ describe('floors of the model that valid input cannot reach', () => {
     expect(throughputMultiplier(1e300, 1, LOWEST_WEIGHT_PARAMETERS)).toBe(PARAMETER_SPECS.throughput_multiplier_max.min);
     expect(resourcePressureMultiplier(1, LOWEST_WEIGHT_PARAMETERS)).toBe(PARAMETER_SPECS.resource_multiplier_base.min);
     // A full job of workers on wildly different shares, and the result's own weights.
-    const settings = settingsWith(LOWEST_WEIGHT_PARAMETERS);
+    const settings = validSettings(LOWEST_WEIGHT_PARAMETERS);
     const input: ContributionInput = {
       prompt_tokens: 7,
       completion_tokens: 0,
@@ -233,7 +224,7 @@ describe('floors of the model that valid input cannot reach', () => {
   it('total_adjusted_weight.max(2^-52) under any parameters the table allows: at least throughput_multiplier_min x resource_multiplier_base', () => {
     fc.assert(
       fc.property(jobs({ maxAssignments: 12 }), allowedParameters, (job, parameters) => {
-        const result = computeContribution(job, settingsWith(parameters));
+        const result = computeContribution(job, validSettings(parameters));
         for (const item of result.assignments) {
           expect(item.throughput_multiplier).toBeGreaterThanOrEqual(parameters.throughput_multiplier_min);
           expect(item.resource_pressure_multiplier).toBeGreaterThanOrEqual(parameters.resource_multiplier_base);
@@ -275,7 +266,7 @@ describe('the floor of the reference rate, which valid input does reach', () => 
     expect(floored.assignments.map((item) => item.throughput_multiplier)).toEqual([0.5, 0.5]);
     expect(floored.assignments.map((item) => item.credits)).toEqual(['5.000000000', '5.000000000']);
     // Without the floor the reference is the mean of the two rates, 3/2 of the slower: multipliers 2/3 and 4/3.
-    const plain = computeContribution(slowest, settingsWith({ ...DEFAULT_POLICY_PARAMETERS, reference_service_rate_min: 0 }));
+    const plain = computeContribution(slowest, validSettings({ ...DEFAULT_POLICY_PARAMETERS, reference_service_rate_min: 0 }));
     expect(plain.assignments[0]!.reference_service_rate).toBe((slow!.measured_service_rate + fast!.measured_service_rate) / 2);
     expect(plain.assignments[0]!.throughput_multiplier).toBeCloseTo(2 / 3, 9);
     expect(plain.assignments[1]!.throughput_multiplier).toBeCloseTo(4 / 3, 9);
@@ -283,7 +274,7 @@ describe('the floor of the reference rate, which valid input does reach', () => 
   });
 
   it('leaves every ratio finite with the floor at 0, since the smallest valid median is still positive', () => {
-    const plain = computeContribution(slowest, settingsWith({ ...DEFAULT_POLICY_PARAMETERS, reference_service_rate_min: 0 }));
+    const plain = computeContribution(slowest, validSettings({ ...DEFAULT_POLICY_PARAMETERS, reference_service_rate_min: 0 }));
     for (const item of plain.assignments) {
       expect(item.reference_service_rate).toBeGreaterThan(0);
       for (const value of [item.throughput_multiplier, item.normalized_contribution_share, item.measured_service_rate]) expect(Number.isFinite(value)).toBe(true);
@@ -307,7 +298,7 @@ describe('the floor of the reference rate, which valid input does reach', () => 
           shard_column_end: index + 1,
         }));
         const parameters = { ...DEFAULT_POLICY_PARAMETERS, reference_service_rate_min: floor };
-        const result = computeContribution({ prompt_tokens: 1, completion_tokens: 0, total_model_bytes: 0, total_columns: UINT32_MAX, assignments }, settingsWith(parameters));
+        const result = computeContribution({ prompt_tokens: 1, completion_tokens: 0, total_model_bytes: 0, total_columns: UINT32_MAX, assignments }, validSettings(parameters));
         const rates = result.assignments.map((item) => item.measured_service_rate).sort((left, right) => left - right);
         const middle = rates.length >> 1;
         const median = rates.length % 2 === 1 ? rates[middle]! : (rates[middle - 1]! + rates[middle]!) / 2;

@@ -13,20 +13,17 @@ import {
   computeContribution,
   computeRealtimeDelta,
   DEFAULT_POLICY_PARAMETERS,
-  DEFAULT_POLICY_SETTINGS,
   PARAMETER_SPECS,
   SAFE_INTEGER_MAX,
-  settingsProblems,
   UINT32_MAX,
   type Contribution,
   type ContributionInput,
   type PolicyParameters,
-  type PolicySettings,
   type RealtimeDeltaInput,
   type WorkerAssignment,
 } from '../../src/policy/index.js';
 import { creditUnits, oracleTokenUnits, sumCreditUnits } from '../support/credits.js';
-import { assignment, expectClose, GIB } from './jobs.js';
+import { assignment, expectClose, GIB, validSettings } from './jobs.js';
 
 /** Rust's f64::EPSILON. */
 const F64_EPSILON = 2 ** -52;
@@ -215,14 +212,8 @@ function expectSplitParity(actual: Contribution, model: ModelOutput, parameters:
   expect(sumCreditUnits(actual.assignments.map((item) => item.credits))).toBe(creditUnits(actual.job_credit_budget));
 }
 
-function settingsFor(parameters: PolicyParameters): PolicySettings {
-  const settings = { ...DEFAULT_POLICY_SETTINGS, parameters };
-  expect(settingsProblems(settings)).toEqual([]);
-  return settings;
-}
-
 function expectContributionParity(input: ContributionInput, parameters: PolicyParameters = DEFAULT_POLICY_PARAMETERS): Contribution {
-  const result = computeContribution(input, settingsFor(parameters));
+  const result = computeContribution(input, validSettings(parameters));
   expectSplitParity(result, modelCreditPolicy(input, constantsOf(parameters)), parameters);
   const price = { model_size_scale_gib: parameters.model_size_scale_gib };
   const budget = oracleTokenUnits(input.prompt_tokens, input.total_model_bytes, price) + oracleTokenUnits(input.completion_tokens, input.total_model_bytes, price);
@@ -533,7 +524,7 @@ describe('model parity: seeded properties over extreme valid input', () => {
     let nothingNew = 0;
     fc.assert(
       fc.property(deltas, ({ input, parameters }) => {
-        const result = computeRealtimeDelta(input, settingsFor(parameters));
+        const result = computeRealtimeDelta(input, validSettings(parameters));
         const model = modelRealtimeDelta(input, constantsOf(parameters));
         if (model === null) {
           nothingNew += 1;

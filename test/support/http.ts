@@ -82,6 +82,66 @@ export interface ProblemBody {
   readonly errors?: readonly { readonly path: string; readonly message: string }[];
 }
 
+/** The request id the tests of exact problems send, and so find again in every problem body. */
+export const REQUEST_ID = 'test-request-0001';
+export const ID_HEADER = { 'x-request-id': REQUEST_ID } as const;
+
+type ProblemError = { readonly path: string; readonly message: string };
+
+/** The head of a 400 for a body that does not match the schema, naming REQUEST_ID. */
+export const INVALID_REQUEST = {
+  type: 'urn:divy:problem:invalid-request',
+  title: 'Request does not match the schema',
+  status: 400,
+  request_id: REQUEST_ID,
+} as const;
+
+/** The head of a 422 for a body that breaks a rule of the policy, naming REQUEST_ID. */
+export const RULE_VIOLATION = {
+  type: 'urn:divy:problem:policy-rule-violation',
+  title: 'Input breaks a rule of the credit policy',
+  status: 422,
+  request_id: REQUEST_ID,
+} as const;
+
+/** The 400 of a body that is not JSON, naming REQUEST_ID. */
+export const MALFORMED_JSON = {
+  type: 'urn:divy:problem:malformed-json',
+  title: 'Malformed JSON',
+  status: 400,
+  detail: 'The request body is not valid JSON.',
+  request_id: REQUEST_ID,
+} as const;
+
+/** The 400 of the schema errors a body has, in order. */
+export function invalidRequest(...errors: ProblemError[]): ProblemBody {
+  const fields = errors.length === 1 ? '1 field is' : `${errors.length} fields are`;
+  return { ...INVALID_REQUEST, detail: `${fields} missing, unknown or of the wrong type.`, errors };
+}
+
+/** The 422 of the rules a body breaks, in order. */
+export function ruleViolations(...errors: ProblemError[]): ProblemBody {
+  return { ...RULE_VIOLATION, detail: `${errors.length} rule ${errors.length === 1 ? 'violation' : 'violations'}.`, errors };
+}
+
+/** The 422 of one broken rule. */
+export function oneViolation(path: string, message: string): ProblemBody {
+  return ruleViolations({ path, message });
+}
+
+/** The 409 of a count that goes `excess` tokens past a reservation of `reserved`. */
+export function reservationExceeded(field: 'frontier_completion_tokens' | 'actual_completion_tokens', reserved: number, excess: number): ProblemBody {
+  const tokens = `${excess} ${excess === 1 ? 'token' : 'tokens'}`;
+  return {
+    type: 'urn:divy:problem:reservation-exceeded',
+    title: 'The job goes past its reservation',
+    status: 409,
+    detail: `${field} goes ${tokens} past reserved_completion_tokens (${reserved}); reserve more before burning more.`,
+    errors: [{ path: `/${field}`, message: `must be at most reserved_completion_tokens (${reserved}): ${tokens} too many` }],
+    request_id: REQUEST_ID,
+  };
+}
+
 /** Asserts the response is a problem document whose status matches the HTTP status, and returns it. */
 export function expectProblem(response: LightMyRequestResponse, status: number): ProblemBody {
   expect(response.statusCode, response.body).toBe(status);
