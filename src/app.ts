@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { connectionGuard, connectionLimits, connectionServerOptions, type ConnectionLimits } from './http/connection-limits.js';
 import { DOCS_PREFIX, openapiOptions } from './http/openapi.js';
 import { parseJsonKeepingReceivedBody } from './http/json-body.js';
 import { bodyLimitBytesFor } from './http/limits.js';
@@ -35,11 +36,18 @@ export interface AppOptions {
   readonly batch_max_updates?: number;
   /** An Ed25519 private key: with it, every 200 answer of an accounting endpoint is signed (RFC 9421). */
   readonly signing_key?: KeyObject | undefined;
+  /** Timeouts and the connection cap of the listening server; each one not given has its default. */
+  readonly connection_limits?: Partial<ConnectionLimits> | undefined;
 }
 
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const catalog = options.catalog ?? catalogOfOne(options.settings ?? DEFAULT_POLICY_SETTINGS);
+  const limits = connectionLimits(options.connection_limits);
+  const guard = connectionGuard(limits);
   const app = Fastify({
+    ...connectionServerOptions(limits),
+    // Errors on the connection before a request exists (bad request line, huge headers, timeouts).
+    clientErrorHandler: guard.clientErrorHandler,
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.body_limit_bytes ?? bodyLimitBytesFor(settingsFor(catalog, undefined).max_assignments),
     genReqId: requestIdOf,
@@ -48,8 +56,13 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     return503OnClosing: false,
     // Errors raised before routing (a badly encoded URL) get the same problem body as the rest.
     frameworkErrors: handleFrameworkError,
+    // The error handler describes schema errors itself, the first 100 of them; Fastify's default
+    // formatter would first join every one of them (60000 for 10000 empty assignments) into a
+    // message that is never sent.
+    schemaErrorFormatter: (_errors, dataVar) => new Error(`the ${dataVar} does not match the schema`),
   }).withTypeProvider<ZodTypeProvider>();
 
+  guard.install(app);
   app.setValidatorCompiler(validatorCompiler);
   // Replies come from the policy, whose types the compiler already checks against the
   // schemas; validating each one again at run time would cost a third of the throughput.

@@ -5,6 +5,16 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import {
+  connectionLimits,
+  KEEP_ALIVE_TIMEOUT_MS_DEFAULT,
+  MAX_CONNECTIONS_CEILING,
+  MAX_CONNECTIONS_DEFAULT,
+  REQUEST_TIMEOUT_MS_DEFAULT,
+  TIMEOUT_MS_MAX,
+  TIMEOUT_MS_MIN,
+  type ConnectionLimits,
+} from './http/connection-limits.js';
 import { BATCH_MAX_UPDATES_CEILING, BATCH_MAX_UPDATES_DEFAULT, bodyLimitBytesFor } from './http/limits.js';
 import { createSchemaDocs } from './http/schemas/docs.js';
 import { policyCatalogFileSchema, policyFileSchema } from './http/schemas/policy-parameters.js';
@@ -33,6 +43,8 @@ export interface Config {
   readonly batch_max_updates: number;
   /** The Ed25519 private key that signs answers; none means answers are not signed. */
   readonly signing_key: KeyObject | undefined;
+  /** Request, headers and keep-alive timeouts, and the connection cap. */
+  readonly connection_limits: ConnectionLimits;
 }
 
 
@@ -47,18 +59,31 @@ const integerSetting = (min: number, max: number) =>
     .transform(Number)
     .refine((value) => value >= min && value <= max, { error: `must be an integer from ${min} to ${max}` });
 
-const EnvironmentSchema = z.object({
-  PORT: integerSetting(0, 65_535).default(3000),
-  HOST: z.string().min(1).default('127.0.0.1'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  CREDIT_SCALE: integerSetting(CREDIT_SCALE_MIN, CREDIT_SCALE_MAX).default(CREDIT_SCALE_DEFAULT),
-  MAX_ASSIGNMENTS: integerSetting(1, ASSIGNMENTS_MAX_CEILING).default(ASSIGNMENTS_MAX_DEFAULT),
-  BODY_LIMIT_BYTES: integerSetting(1024, 1024 ** 3).optional(),
-  SHUTDOWN_GRACE_MS: integerSetting(0, 3_600_000).default(10_000),
-  POLICY_FILE: z.string().min(1).optional(),
-  BATCH_MAX_UPDATES: integerSetting(1, BATCH_MAX_UPDATES_CEILING).default(BATCH_MAX_UPDATES_DEFAULT),
-  SIGNING_KEY_FILE: z.string().min(1).optional(),
-});
+const EnvironmentSchema = z
+  .object({
+    PORT: integerSetting(0, 65_535).default(3000),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    CREDIT_SCALE: integerSetting(CREDIT_SCALE_MIN, CREDIT_SCALE_MAX).default(CREDIT_SCALE_DEFAULT),
+    MAX_ASSIGNMENTS: integerSetting(1, ASSIGNMENTS_MAX_CEILING).default(ASSIGNMENTS_MAX_DEFAULT),
+    BODY_LIMIT_BYTES: integerSetting(1024, 1024 ** 3).optional(),
+    SHUTDOWN_GRACE_MS: integerSetting(0, 3_600_000).default(10_000),
+    POLICY_FILE: z.string().min(1).optional(),
+    BATCH_MAX_UPDATES: integerSetting(1, BATCH_MAX_UPDATES_CEILING).default(BATCH_MAX_UPDATES_DEFAULT),
+    SIGNING_KEY_FILE: z.string().min(1).optional(),
+    REQUEST_TIMEOUT_MS: integerSetting(TIMEOUT_MS_MIN, TIMEOUT_MS_MAX).default(REQUEST_TIMEOUT_MS_DEFAULT),
+    HEADERS_TIMEOUT_MS: integerSetting(TIMEOUT_MS_MIN, TIMEOUT_MS_MAX).optional(),
+    KEEP_ALIVE_TIMEOUT_MS: integerSetting(TIMEOUT_MS_MIN, TIMEOUT_MS_MAX).default(KEEP_ALIVE_TIMEOUT_MS_DEFAULT),
+    MAX_CONNECTIONS: integerSetting(1, MAX_CONNECTIONS_CEILING).default(MAX_CONNECTIONS_DEFAULT),
+  })
+  .superRefine((env, context) => {
+    // Only between two valid timeouts: a value out of range has its own message already.
+    const valid = (ms: number) => ms >= TIMEOUT_MS_MIN && ms <= TIMEOUT_MS_MAX;
+    const headers = env.HEADERS_TIMEOUT_MS;
+    if (headers !== undefined && valid(headers) && valid(env.REQUEST_TIMEOUT_MS) && headers > env.REQUEST_TIMEOUT_MS) {
+      context.addIssue({ code: 'custom', path: ['HEADERS_TIMEOUT_MS'], message: `must be at most REQUEST_TIMEOUT_MS (${env.REQUEST_TIMEOUT_MS})` });
+    }
+  });
 
 const schemaDocs = createSchemaDocs();
 const PolicyFileSchema = policyFileSchema(schemaDocs);
@@ -90,6 +115,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     catalog: catalogOf(current, policies, deployment),
     batch_max_updates: env.BATCH_MAX_UPDATES,
     signing_key: env.SIGNING_KEY_FILE === undefined ? undefined : readSigningKey(env.SIGNING_KEY_FILE),
+    connection_limits: connectionLimits({
+      request_timeout_ms: env.REQUEST_TIMEOUT_MS,
+      ...(env.HEADERS_TIMEOUT_MS === undefined ? {} : { headers_timeout_ms: env.HEADERS_TIMEOUT_MS }),
+      keep_alive_timeout_ms: env.KEEP_ALIVE_TIMEOUT_MS,
+      max_connections: env.MAX_CONNECTIONS,
+    }),
   };
 }
 

@@ -23,6 +23,7 @@ const app = await buildApp({
   body_limit_bytes: config.body_limit_bytes,
   batch_max_updates: config.batch_max_updates,
   signing_key: config.signing_key,
+  connection_limits: config.connection_limits,
 });
 
 closeWithGrace({ delay: config.shutdown_grace_ms, logger: { error: (message: string) => logger.error(message) } }, async ({ signal, err }) => {

@@ -7,8 +7,9 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { PolicyInputError, ReservationExceededError, type PolicyViolation } from '../policy/index.js';
+import { ForbiddenKeyError, InvalidEncodingError } from './json-body.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
-import { describeSchemaIssues, type FieldError } from './schema-issues.js';
+import { describeSchemaIssues, type DescribedIssues } from './schema-issues.js';
 import type { Problem } from './schemas/problem.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -16,12 +17,18 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export const PROBLEM_TYPES = {
   invalidRequest: 'urn:divy:problem:invalid-request',
   malformedJson: 'urn:divy:problem:malformed-json',
+  forbiddenKey: 'urn:divy:problem:forbidden-key',
   unsupportedMediaType: 'urn:divy:problem:unsupported-media-type',
   ruleViolation: 'urn:divy:problem:policy-rule-violation',
   reservationExceeded: 'urn:divy:problem:reservation-exceeded',
   bodyTooLarge: 'urn:divy:problem:body-too-large',
   notFound: 'urn:divy:problem:not-found',
   unavailable: 'urn:divy:problem:shutting-down',
+  // Connection-level refusals, written by src/http/connection-limits.ts.
+  requestTimeout: 'urn:divy:problem:request-timeout',
+  headersTooLarge: 'urn:divy:problem:headers-too-large',
+  malformedRequest: 'urn:divy:problem:malformed-request',
+  expectationFailed: 'urn:divy:problem:expectation-failed',
   generic: 'about:blank',
 } as const;
 
@@ -73,29 +80,49 @@ export function clientProblem(error: unknown, body: unknown): ProblemFields | un
   if (error instanceof PolicyInputError) return ruleViolation(error);
   if (error instanceof ReservationExceededError) return reservationExceeded(error);
   if (hasZodFastifySchemaValidationErrors(error)) return invalidRequest(describeSchemaIssues(error.validation, body));
+  if (error instanceof ForbiddenKeyError) return forbiddenKey(error);
+  if (error instanceof InvalidEncodingError) return invalidEncoding();
   return fastifyProblem(error);
 }
 
-/** A body that does not match its schema: `errors` as schema-issues.ts describes them. */
-export function invalidRequest(errors: FieldError[]): ProblemFields {
+function forbiddenKey(error: ForbiddenKeyError): ProblemFields {
+  return {
+    type: PROBLEM_TYPES.forbiddenKey,
+    title: 'Forbidden key',
+    status: 400,
+    detail: 'The request body holds a key that could alter object prototypes (__proto__, or constructor holding prototype); remove it.',
+    errors: [{ path: error.path, message: 'is a forbidden key' }],
+  };
+}
+
+/** Bytes that are not UTF-8 are not JSON (RFC 8259, section 8.1): malformed JSON, told apart by its detail. */
+function invalidEncoding(): ProblemFields {
+  return {
+    type: PROBLEM_TYPES.malformedJson,
+    title: 'Malformed JSON',
+    status: 400,
+    detail: 'The request body is not valid UTF-8, so not valid JSON.',
+  };
+}
+
+/** A body that does not match its schema: `errors` as schema-issues.ts describes them, the count of all in `detail`. */
+export function invalidRequest({ errors, count }: DescribedIssues): ProblemFields {
   return {
     type: PROBLEM_TYPES.invalidRequest,
     title: 'Request does not match the schema',
     status: 400,
-    detail: countOf(errors.length, 'field is', 'fields are') + ' missing, unknown or of the wrong type.',
+    detail: `${countOf(count, 'field is', 'fields are')} missing, unknown or of the wrong type${listedSuffix(errors.length, count)}.`,
     errors,
   };
 }
 
 function ruleViolation(error: PolicyInputError): ProblemFields {
-  const listed = error.violations.length;
   const total = error.violation_count;
-  const suffix = total > listed ? ` (the first ${listed} are listed)` : '';
   return {
     type: PROBLEM_TYPES.ruleViolation,
     title: 'Input breaks a rule of the credit policy',
     status: 422,
-    detail: `${countOf(total, 'rule violation', 'rule violations')}${suffix}.`,
+    detail: `${countOf(total, 'rule violation', 'rule violations')}${listedSuffix(error.violations.length, total)}.`,
     errors: error.violations.map((violation: PolicyViolation) => ({ path: violation.path, message: violation.message })),
   };
 }
@@ -141,6 +168,11 @@ function fastifyProblem(error: unknown): ProblemFields | undefined {
   const status = statusCode ?? 500;
   if (status < 400 || status >= 500) return undefined;
   return { type: PROBLEM_TYPES.generic, title: STATUS_CODES[status] ?? 'Client Error', status, detail: message ?? '' };
+}
+
+/** Said when only the first errors are listed, in the same words for a 400 and a 422. */
+function listedSuffix(listed: number, total: number): string {
+  return total > listed ? ` (the first ${listed} are listed)` : '';
 }
 
 function countOf(count: number, singular: string, plural: string): string {

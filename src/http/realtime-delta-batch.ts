@@ -5,7 +5,8 @@
  * not, and fails the whole batch with a 500, as it fails a single request, rather than hide
  * among the results.
  */
-import { computeRealtimeDelta, PolicyInputError, priceByVersion, type PolicyCatalog, type RealtimeDelta } from '../policy/index.js';
+import { computeRealtimeDelta, priceByVersion, type PolicyCatalog, type RealtimeDelta } from '../policy/index.js';
+import { refuseOversizedAssignments, refuseOversizedBatch } from './list-limits.js';
 import { clientProblem, invalidRequest, type ProblemFields } from './problem.js';
 import { describeZodIssues } from './schema-issues.js';
 import type { Problem } from './schemas/problem.js';
@@ -27,16 +28,16 @@ export interface RealtimeDeltaBatch {
 
 /** One result per update, in order; a batch over `max_updates` is a rule violation of the whole. */
 export function answerRealtimeDeltaBatch(updates: readonly unknown[], batch: RealtimeDeltaBatch): RealtimeDeltaBatchResult[] {
-  if (updates.length > batch.max_updates) {
-    throw new PolicyInputError([{ path: '/updates', message: `must hold at most ${batch.max_updates} updates` }]);
-  }
+  refuseOversizedBatch(updates, batch.max_updates);
   return updates.map((update) => answerUpdate(update, batch));
 }
 
 function answerUpdate(update: unknown, batch: RealtimeDeltaBatch): RealtimeDeltaBatchResult {
-  const parsed = batch.request.safeParse(update);
-  if (!parsed.success) return refused(invalidRequest(describeZodIssues(parsed.error.issues, update)), batch.request_id);
   try {
+    // As the single route's preValidation hook does, before the schema reads the elements.
+    refuseOversizedAssignments(batch.catalog, update);
+    const parsed = batch.request.safeParse(update);
+    if (!parsed.success) return refused(invalidRequest(describeZodIssues(parsed.error.issues, update)), batch.request_id);
     return accounted(priceByVersion(batch.catalog, parsed.data.policy_version, (settings) => computeRealtimeDelta(parsed.data, settings)));
   } catch (error) {
     const problem = clientProblem(error, update);

@@ -4,6 +4,7 @@
  */
 import type { ZodFastifySchemaValidationError } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
+import { VIOLATIONS_LISTED_MAX } from '../policy/index.js';
 
 export interface FieldError {
   readonly path: string;
@@ -21,16 +22,33 @@ const TYPE_NAMES: Readonly<Record<string, string>> = {
 /** The fields of a validation error that the descriptions read. */
 type SchemaIssue = Pick<ZodFastifySchemaValidationError, 'keyword' | 'instancePath' | 'message' | 'params'>;
 
-/** The issues of a body that the route's schema refused (the 400 handler's case). */
-export function describeSchemaIssues(issues: readonly SchemaIssue[], body: unknown): FieldError[] {
-  return issues.flatMap((issue) => describeIssue(issue, body));
+/** The first field errors of a refused body, and how many there are in all. */
+export interface DescribedIssues {
+  /** At most VIOLATIONS_LISTED_MAX, as a 422 lists: the first ones are enough to fix the body. */
+  readonly errors: FieldError[];
+  readonly count: number;
+}
+
+/**
+ * The issues of a body that the route's schema refused (the 400 handler's case). Issues past
+ * the listed ones are only counted: a body built to fail everywhere costs no description each.
+ */
+export function describeSchemaIssues(issues: readonly SchemaIssue[], body: unknown): DescribedIssues {
+  const errors: FieldError[] = [];
+  let count = 0;
+  for (const issue of issues) {
+    count += fieldCountOf(issue);
+    const room = VIOLATIONS_LISTED_MAX - errors.length;
+    if (room > 0) errors.push(...describeIssue(issue, body, room));
+  }
+  return { errors, count };
 }
 
 /**
  * The issues of a value parsed by hand with a request schema, described exactly as the 400
  * handler describes the same value sent as a whole body.
  */
-export function describeZodIssues(issues: readonly z.core.$ZodIssue[], body: unknown): FieldError[] {
+export function describeZodIssues(issues: readonly z.core.$ZodIssue[], body: unknown): DescribedIssues {
   return describeSchemaIssues(issues.map(asValidationIssue), body);
 }
 
@@ -43,11 +61,17 @@ function asValidationIssue(issue: z.core.$ZodIssue): SchemaIssue {
   return { keyword: code, instancePath: `/${path.join('/')}`, message, params };
 }
 
-function describeIssue(issue: SchemaIssue, body: unknown): FieldError[] {
+/** The field errors one issue stands for: one per unknown key, else one. */
+function fieldCountOf(issue: SchemaIssue): number {
+  return issue.keyword === 'unrecognized_keys' ? ((issue.params as { keys?: string[] }).keys ?? []).length : 1;
+}
+
+/** At most `room` field errors of one issue. */
+function describeIssue(issue: SchemaIssue, body: unknown, room: number): FieldError[] {
   const path = issue.instancePath === '/' ? '' : issue.instancePath;
   const params = issue.params as { expected?: string; keys?: string[] };
   if (issue.keyword === 'unrecognized_keys') {
-    return (params.keys ?? []).map((key) => ({ path: `${path}/${escapePointer(key)}`, message: 'is not a known field' }));
+    return (params.keys ?? []).slice(0, room).map((key) => ({ path: `${path}/${escapePointer(key)}`, message: 'is not a known field' }));
   }
   if (issue.keyword === 'invalid_type') {
     const value = valueAt(body, path);

@@ -4,6 +4,7 @@
  * break its sums. Requests that name none get the current policy.
  */
 import { PolicyInputError, ReservationExceededError, type PolicyViolation } from './errors.js';
+import { isWellFormedText, WELL_FORMED_RULE } from './input-ranges.js';
 import { VIOLATIONS_LISTED_MAX } from './input-rules.js';
 import { settingsProblems, type PolicyParameters, type PolicySettings } from './parameters.js';
 
@@ -48,7 +49,7 @@ export const POLICY_VERSION_PATH = '/policy_version';
 export function settingsFor(catalog: PolicyCatalog, policy_version: string | undefined): PolicySettings {
   const settings = catalog.policies.get(policy_version ?? catalog.current);
   if (settings !== undefined) return settings;
-  throw new PolicyInputError([unknownVersion(catalog)]);
+  throw new PolicyInputError([unknownVersion(catalog, policy_version)]);
 }
 
 /**
@@ -58,7 +59,7 @@ export function settingsFor(catalog: PolicyCatalog, policy_version: string | und
 export function priceByVersion<Result>(catalog: PolicyCatalog, policy_version: string | undefined, price: (settings: PolicySettings) => Result): Result {
   const settings = catalog.policies.get(policy_version ?? catalog.current);
   if (settings !== undefined) return price(settings);
-  const unknown = unknownVersion(catalog);
+  const unknown = unknownVersion(catalog, policy_version);
   try {
     price(settingsFor(catalog, undefined));
   } catch (error) {
@@ -71,7 +72,9 @@ export function priceByVersion<Result>(catalog: PolicyCatalog, policy_version: s
   throw new PolicyInputError([unknown]);
 }
 
-function unknownVersion(catalog: PolicyCatalog): PolicyViolation {
+/** A version no policy has; one that is not even well-formed Unicode is told so rather than listed against. */
+function unknownVersion(catalog: PolicyCatalog, policy_version: string | undefined): PolicyViolation {
+  if (policy_version !== undefined && !isWellFormedText(policy_version)) return { path: POLICY_VERSION_PATH, message: WELL_FORMED_RULE };
   const known = [...catalog.policies.keys()].join(', ');
   return { path: POLICY_VERSION_PATH, message: `must be one of the versions this service knows: ${known}` };
 }

@@ -20,4 +20,5 @@ export {
 export * from './limits.js';
 export * from './input-ranges.js';
 export { CREDIT_AMOUNT_WHOLE_DIGITS_MAX } from './credit-units.js';
+export { assignmentCountRule, VIOLATIONS_LISTED_MAX } from './input-rules.js';
 export type * from './types.js';

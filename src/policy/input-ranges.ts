@@ -55,6 +55,20 @@ export function rangeRule(range: IntegerRange): string {
   return `must be an integer from ${range.min} to ${range.max}`;
 }
 
+/**
+ * A JSON escape can carry half a surrogate pair ("\ud800"), which no UTF-8 text holds: such an
+ * id could not be written to a ledger, a log or a signed answer byte for byte.
+ */
+export const WELL_FORMED_RULE = 'must be well-formed Unicode';
+
+/** Matches a lone surrogate: with the u flag a pair is one code point and does not match. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** String.prototype.isWellFormed, which the ES2023 library this project compiles against lacks. */
+export function isWellFormedText(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+
 export function isInRange(value: unknown, range: IntegerRange): value is number {
   return Number.isInteger(value) && (value as number) >= range.min && (value as number) <= range.max;
 }

@@ -3,9 +3,11 @@ import { parseCreditAmount, creditAmountRule } from './credit-units.js';
 import {
   INPUT_RANGES,
   isInRange,
+  isWellFormedText,
   JOB_ID_LENGTH,
   rangeRule,
   REQUEST_TOKENS_MAX,
+  WELL_FORMED_RULE,
   WORKER_ID_LENGTH,
   type IntegerRange,
   type RangedField,
@@ -37,15 +39,21 @@ export class RuleCheck {
     return false;
   }
 
-  /** Checks a string whose length in code points lies in `range`. */
+  /** Checks a well-formed string whose length in code points lies in `range`. */
   text(path: string, value: unknown, range: IntegerRange): value is string {
-    if (isTextOfLength(value, range)) return true;
-    this.fail(path, textRule(range));
+    const rule = textRuleBroken(value, range);
+    if (rule === undefined) return true;
+    this.fail(path, rule);
     return false;
   }
 
   /** Parses a credit amount at `credit_scale`; undefined (and a violation) when it is not one. */
   creditAmount(path: string, value: unknown, credit_scale: number): bigint | undefined {
+    // Named for what is wrong: a lone surrogate is no decimal string, but "must be digits" would mislead.
+    if (typeof value === 'string' && !isWellFormedText(value)) {
+      this.fail(path, WELL_FORMED_RULE);
+      return undefined;
+    }
     const units = parseCreditAmount(value, credit_scale);
     if (units === undefined) this.fail(path, creditAmountRule(credit_scale));
     return units;
@@ -104,12 +112,17 @@ export function checkAssignments(
     check.fail('/assignments', 'must hold at least one assignment to split the credits among');
   }
   if (assignments.length > max_assignments) {
-    check.fail('/assignments', `must hold at most ${max_assignments} assignments`);
+    check.fail('/assignments', assignmentCountRule(max_assignments));
     return;
   }
   for (let index = 0; index < assignments.length; index += 1) {
     checkAssignment(check, index, assignments[index]!, total_columns);
   }
+}
+
+/** The rule of a list of assignments longer than the policy allows, in the words every answer uses. */
+export function assignmentCountRule(max_assignments: number): string {
+  return `must hold at most ${max_assignments} assignments`;
 }
 
 /** Field paths are built only for a broken rule: a large job is checked without a string per field. */
@@ -119,7 +132,8 @@ function checkAssignment(
   assignment: WorkerAssignment,
   total_columns: number | undefined,
 ): void {
-  if (!isTextOfLength(assignment.worker_id, WORKER_ID_LENGTH)) check.fail(assignmentPath(index, 'worker_id'), WORKER_ID_RULE);
+  const workerIdRule = textRuleBroken(assignment.worker_id, WORKER_ID_LENGTH);
+  if (workerIdRule !== undefined) check.fail(assignmentPath(index, 'worker_id'), workerIdRule);
   checkAssignmentField(check, index, 'execution_time_ms', assignment.execution_time_ms);
   checkAssignmentField(check, index, 'assigned_capacity_units', assignment.assigned_capacity_units);
   checkAssignmentField(check, index, 'available_memory_bytes', assignment.available_memory_bytes);
@@ -151,7 +165,11 @@ function textRule(range: IntegerRange): string {
   return `must be a string of ${range.min} to ${range.max} characters`;
 }
 
-const WORKER_ID_RULE = textRule(WORKER_ID_LENGTH);
+/** The rule `text` breaks, if any: its length first, then whether it is well-formed Unicode. */
+function textRuleBroken(text: unknown, range: IntegerRange): string | undefined {
+  if (!isTextOfLength(text, range)) return textRule(range);
+  return isWellFormedText(text) ? undefined : WELL_FORMED_RULE;
+}
 
 /** Counted in Unicode code points, the characters a person sees; the UTF-16 length bounds it from above. */
 function isTextOfLength(text: unknown, range: IntegerRange): text is string {

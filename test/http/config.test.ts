@@ -1,9 +1,6 @@
 /** loadConfig: defaults, overrides from the environment and a policy file, and clear failures. */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, type Config } from '../../src/config.js';
 import { CONTRIBUTION_EXAMPLE } from '../../src/http/schemas/examples.js';
 import {
@@ -17,6 +14,7 @@ import {
   type PolicySettings,
 } from '../../src/policy/index.js';
 import { postJson, useApp } from '../support/http.js';
+import { useTempDir } from '../support/temp-dir.js';
 
 const DEFAULT_SETTINGS: PolicySettings = {
   parameters: {
@@ -53,7 +51,9 @@ const DEFAULT_CONFIG: Config = {
   catalog: catalogOfJust(DEFAULT_SETTINGS),
   batch_max_updates: 1000,
   signing_key: undefined,
+  connection_limits: { request_timeout_ms: 30_000, headers_timeout_ms: 10_000, keep_alive_timeout_ms: 5000, max_connections: 10_000 },
 };
+const DEFAULT_LIMITS = DEFAULT_CONFIG.connection_limits;
 
 /** The ConfigError that loadConfig throws for `env`; fails the test if it throws nothing or something else. */
 function configError(env: NodeJS.ProcessEnv): ConfigError {
@@ -88,6 +88,15 @@ describe('loadConfig: the environment', () => {
     ['BODY_LIMIT_BYTES', { BODY_LIMIT_BYTES: '2048' }, { body_limit_bytes: 2048 }],
     ['BATCH_MAX_UPDATES', { BATCH_MAX_UPDATES: '50' }, { batch_max_updates: 50 }],
     ['BATCH_MAX_UPDATES=100000', { BATCH_MAX_UPDATES: '100000' }, { batch_max_updates: 100_000 }],
+    ['REQUEST_TIMEOUT_MS', { REQUEST_TIMEOUT_MS: '60000' }, { connection_limits: { ...DEFAULT_LIMITS, request_timeout_ms: 60_000 } }],
+    // A request timeout below the default headers timeout pulls that default down with it.
+    ['REQUEST_TIMEOUT_MS=100', { REQUEST_TIMEOUT_MS: '100' }, { connection_limits: { ...DEFAULT_LIMITS, request_timeout_ms: 100, headers_timeout_ms: 100 } }],
+    ['REQUEST_TIMEOUT_MS=3600000', { REQUEST_TIMEOUT_MS: '3600000' }, { connection_limits: { ...DEFAULT_LIMITS, request_timeout_ms: 3_600_000 } }],
+    ['HEADERS_TIMEOUT_MS', { HEADERS_TIMEOUT_MS: '2000' }, { connection_limits: { ...DEFAULT_LIMITS, headers_timeout_ms: 2000 } }],
+    ['HEADERS_TIMEOUT_MS=REQUEST_TIMEOUT_MS', { HEADERS_TIMEOUT_MS: '30000' }, { connection_limits: { ...DEFAULT_LIMITS, headers_timeout_ms: 30_000 } }],
+    ['KEEP_ALIVE_TIMEOUT_MS', { KEEP_ALIVE_TIMEOUT_MS: '65000' }, { connection_limits: { ...DEFAULT_LIMITS, keep_alive_timeout_ms: 65_000 } }],
+    ['MAX_CONNECTIONS', { MAX_CONNECTIONS: '5' }, { connection_limits: { ...DEFAULT_LIMITS, max_connections: 5 } }],
+    ['MAX_CONNECTIONS=1000000', { MAX_CONNECTIONS: '1000000' }, { connection_limits: { ...DEFAULT_LIMITS, max_connections: 1_000_000 } }],
   ])('%s overrides its setting', (_name, env, expected) => {
     expect(loadConfig(env)).toStrictEqual({ ...DEFAULT_CONFIG, ...expected });
   });
@@ -137,6 +146,10 @@ describe('loadConfig: the environment', () => {
       POLICY_FILE: '',
       BATCH_MAX_UPDATES: '',
       SIGNING_KEY_FILE: '',
+      REQUEST_TIMEOUT_MS: '',
+      HEADERS_TIMEOUT_MS: '',
+      KEEP_ALIVE_TIMEOUT_MS: '',
+      MAX_CONNECTIONS: '',
     };
     expect(loadConfig(empty)).toStrictEqual(DEFAULT_CONFIG);
   });
@@ -164,6 +177,31 @@ describe('loadConfig: the environment', () => {
       { BATCH_MAX_UPDATES: '100001' },
       'invalid configuration in the environment: BATCH_MAX_UPDATES: must be an integer from 1 to 100000',
     ],
+    ...['REQUEST_TIMEOUT_MS', 'HEADERS_TIMEOUT_MS', 'KEEP_ALIVE_TIMEOUT_MS'].flatMap((name) =>
+      ['99', '3600001', '1.5', 'soon'].map(
+        (value): [string, NodeJS.ProcessEnv, string] => [
+          `${name}=${value}`,
+          { [name]: value },
+          `invalid configuration in the environment: ${name}: must be an integer from 100 to 3600000`,
+        ],
+      ),
+    ),
+    ['MAX_CONNECTIONS=0', { MAX_CONNECTIONS: '0' }, 'invalid configuration in the environment: MAX_CONNECTIONS: must be an integer from 1 to 1000000'],
+    [
+      'MAX_CONNECTIONS=1000001',
+      { MAX_CONNECTIONS: '1000001' },
+      'invalid configuration in the environment: MAX_CONNECTIONS: must be an integer from 1 to 1000000',
+    ],
+    [
+      'HEADERS_TIMEOUT_MS above REQUEST_TIMEOUT_MS',
+      { REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '5001' },
+      'invalid configuration in the environment: HEADERS_TIMEOUT_MS: must be at most REQUEST_TIMEOUT_MS (5000)',
+    ],
+    [
+      'HEADERS_TIMEOUT_MS above the default REQUEST_TIMEOUT_MS',
+      { HEADERS_TIMEOUT_MS: '30001' },
+      'invalid configuration in the environment: HEADERS_TIMEOUT_MS: must be at most REQUEST_TIMEOUT_MS (30000)',
+    ],
   ])('rejects %s with a message naming the variable', (_name, env, message) => {
     expect(configError(env).message).toBe(message);
   });
@@ -172,6 +210,12 @@ describe('loadConfig: the environment', () => {
     const { message } = configError({ LOG_LEVEL: 'loud' });
     expect(message).toMatch(/^invalid configuration in the environment: LOG_LEVEL: /);
     for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) expect(message).toContain(`"${level}"`);
+  });
+
+  it('names an out-of-range timeout once, without the cross rule', () => {
+    expect(configError({ REQUEST_TIMEOUT_MS: '99', HEADERS_TIMEOUT_MS: '3600001' }).message).toBe(
+      'invalid configuration in the environment: REQUEST_TIMEOUT_MS: must be an integer from 100 to 3600000; HEADERS_TIMEOUT_MS: must be an integer from 100 to 3600000',
+    );
   });
 
   it('names every bad variable in one message', () => {
@@ -184,29 +228,21 @@ describe('loadConfig: the environment', () => {
 
 describe('the app built from the default configuration', () => {
   const config = loadConfig({});
-  const app = useApp({ catalog: config.catalog });
+  const app = useApp({ catalog: config.catalog, connection_limits: config.connection_limits });
 
   it('has the body limit the configuration derives', () => {
     expect(app().initialConfig.bodyLimit).toBe(config.body_limit_bytes);
   });
+
+  it('has the connection limits of the configuration', () => {
+    expect(app().initialConfig).toMatchObject({ requestTimeout: 30_000, keepAliveTimeout: 5000, connectionTimeout: 60_000 });
+    expect(app().server).toMatchObject({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5000, maxConnections: 10_000, timeout: 60_000 });
+  });
 });
 
 describe('loadConfig: POLICY_FILE', () => {
-  let directory: string;
-
-  beforeAll(() => {
-    directory = mkdtempSync(join(tmpdir(), 'divy-config-test-'));
-  });
-
-  afterAll(() => {
-    rmSync(directory, { recursive: true, force: true });
-  });
-
-  function policyFile(name: string, content: string): string {
-    const path = join(directory, name);
-    writeFileSync(path, content);
-    return path;
-  }
+  const directory = useTempDir('divy-config-test-');
+  const policyFile = directory.writeFile;
 
   it('overrides the parameters it names and keeps the defaults of the others', () => {
     const path = policyFile('valid.json', JSON.stringify({ version: 'divy-credit-2', model_size_scale_gib: 16, resource_multiplier_span: 0.5 }));
@@ -272,7 +308,7 @@ describe('loadConfig: POLICY_FILE', () => {
   });
 
   it('rejects a path that does not exist', () => {
-    const path = join(directory, 'does-not-exist.json');
+    const path = directory.path('does-not-exist.json');
     const { message } = configError({ POLICY_FILE: path });
     expect(message).toBe(`POLICY_FILE ${path} cannot be read: ENOENT: no such file or directory, open '${path}'`);
   });
@@ -425,21 +461,8 @@ describe('loadConfig: POLICY_FILE', () => {
 });
 
 describe('loadConfig: SIGNING_KEY_FILE', () => {
-  let directory: string;
-
-  beforeAll(() => {
-    directory = mkdtempSync(join(tmpdir(), 'divy-signing-key-test-'));
-  });
-
-  afterAll(() => {
-    rmSync(directory, { recursive: true, force: true });
-  });
-
-  function keyFile(name: string, content: string | Buffer): string {
-    const path = join(directory, name);
-    writeFileSync(path, content);
-    return path;
-  }
+  const directory = useTempDir('divy-signing-key-test-');
+  const keyFile = directory.writeFile;
 
   const MAKE_KEY = 'openssl genpkey -algorithm ed25519 -out key.pem';
 
@@ -457,7 +480,7 @@ describe('loadConfig: SIGNING_KEY_FILE', () => {
   });
 
   it('refuses a file that does not exist, naming it', () => {
-    const path = join(directory, 'missing.pem');
+    const path = directory.path('missing.pem');
     expect(configError({ SIGNING_KEY_FILE: path }).message).toBe(
       `SIGNING_KEY_FILE ${path} cannot be read: ENOENT: no such file or directory, open '${path}'`,
     );

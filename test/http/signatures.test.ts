@@ -243,7 +243,7 @@ describe('with a signing key', () => {
       expectUnsigned(response);
     });
 
-    it('400: malformed JSON, an empty body and prototype poisoning answer exactly as without signing', async () => {
+    it('400: malformed JSON, an empty body and prototype keys answer exactly as without signing', async () => {
       const malformed = {
         type: 'urn:divy:problem:malformed-json',
         title: 'Malformed JSON',
@@ -251,9 +251,24 @@ describe('with a signing key', () => {
         detail: 'The request body is not valid JSON.',
         request_id: REQUEST_ID,
       };
-      for (const body of ['{"prompt_tokens": 1,', '', '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"polluted":1}}}']) {
+      for (const body of ['{"prompt_tokens": 1,', '']) {
         const response = await postBytes(app(), '/quote', Buffer.from(body), { 'x-request-id': REQUEST_ID });
         expectExactProblem(response, malformed);
+        expectUnsigned(response);
+      }
+      for (const [body, path] of [
+        ['{"__proto__":{"polluted":1}}', '/__proto__'],
+        ['{"constructor":{"prototype":{"polluted":1}}}', '/constructor/prototype'],
+      ] as const) {
+        const response = await postBytes(app(), '/quote', Buffer.from(body), { 'x-request-id': REQUEST_ID });
+        expectExactProblem(response, {
+          type: 'urn:divy:problem:forbidden-key',
+          title: 'Forbidden key',
+          status: 400,
+          detail: 'The request body holds a key that could alter object prototypes (__proto__, or constructor holding prototype); remove it.',
+          errors: [{ path, message: 'is a forbidden key' }],
+          request_id: REQUEST_ID,
+        });
         expectUnsigned(response);
       }
       expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();

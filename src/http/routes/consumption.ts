@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { quoteConsumption, priceByVersion, settleConsumption } from '../../policy/index.js';
+import { assignmentLimitHook } from '../list-limits.js';
 import type { RouteOptions } from './options.js';
 
 export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
@@ -22,6 +23,8 @@ export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
   app.post(
     '/settle',
     {
+      // Before the schema: a list too long for the policy is refused without reading its elements.
+      preValidation: assignmentLimitHook(catalog),
       schema: {
         tags: ['accounting'],
         summary: 'Settle: price what a finished job consumed, and reconcile it against its reservation',

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { computeContribution, priceByVersion } from '../../policy/index.js';
+import { assignmentLimitHook } from '../list-limits.js';
 import type { RouteOptions } from './options.js';
 
 export const contributionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
@@ -7,6 +8,8 @@ export const contributionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
   app.post(
     '/contribution',
     {
+      // Before the schema: a list too long for the policy is refused without reading its elements.
+      preValidation: assignmentLimitHook(catalog),
       schema: {
         tags: ['accounting'],
         summary: 'Split a whole job\'s credits among its workers',

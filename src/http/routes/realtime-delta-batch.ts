@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { answerRealtimeDeltaBatch } from '../realtime-delta-batch.js';
+import { refuseOversizedBatch } from '../list-limits.js';
 import type { RouteOptions } from './options.js';
 
 export const realtimeDeltaBatchRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
@@ -7,6 +8,8 @@ export const realtimeDeltaBatchRoutes: FastifyPluginAsyncZod<RouteOptions> = asy
   app.post(
     '/realtime-delta/batch',
     {
+      // Before the schema, which would otherwise walk every item of a list too long to answer.
+      preValidation: async (request) => refuseOversizedBatch((request.body as { updates?: unknown } | null)?.updates, realtimeDeltaBatch.max_updates),
       schema: {
         tags: ['accounting'],
         summary: 'Stream, batched: many realtime deltas in one request',

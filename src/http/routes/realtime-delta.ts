@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { computeRealtimeDelta, priceByVersion } from '../../policy/index.js';
+import { assignmentLimitHook } from '../list-limits.js';
 import type { RouteOptions } from './options.js';
 
 export const realtimeDeltaRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
@@ -7,6 +8,8 @@ export const realtimeDeltaRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
   app.post(
     '/realtime-delta',
     {
+      // Before the schema: a list too long for the policy is refused without reading its elements.
+      preValidation: assignmentLimitHook(catalog),
       schema: {
         tags: ['accounting'],
         summary: 'Stream: burn and pay out the credits of new tokens',

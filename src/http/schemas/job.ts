@@ -44,8 +44,11 @@ export function jobSchemas({ docs, settings, versions }: SchemaContext) {
     ),
     totalColumns: integerField(docs, 'total_columns', 'Columns the model is split into across workers (columns).', 8192),
     workerAssignment,
+    // maxItems documents the policy's rule; a longer list is refused as a 422 before this schema
+    // reads it (src/http/list-limits.ts), so the schema does not check the length itself.
     assignments: described(docs, z.array(workerAssignment), {
       description: `The workers of the job, at most ${settings.max_assignments}. Answers list them in this order.`,
+      maxItems: settings.max_assignments,
     }),
     policyVersion: described(docs, z.string().optional(), {
       description: `The policy to price the job by: ${versions.join(', ')}. Absent means the current one, ${settings.parameters.version}. Name the quote's version in every later request, so a policy rolled out while the job runs does not change its prices.`,
