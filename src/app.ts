@@ -3,20 +3,25 @@
  * and tests drive the app with inject().
  */
 import type { KeyObject } from 'node:crypto';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { requireBearerTokens, type TokenGrant } from './http/auth.js';
 import { connectionGuard, connectionLimits, connectionServerOptions, type ConnectionLimits } from './http/connection-limits.js';
 import { DOCS_PREFIX, openapiOptions } from './http/openapi.js';
 import { parseJsonKeepingReceivedBody } from './http/json-body.js';
 import { bodyLimitBytesFor } from './http/limits.js';
 import { handleError, handleFrameworkError, handleNotFound, PROBLEM_TYPES, sendProblem } from './http/problem.js';
+import { limitRequestRate } from './http/rate-limit.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
+import { createMetrics, instrumentApp } from './http/metrics.js';
 import { RequestLogController } from './http/request-log.js';
 import { consumptionRoutes } from './http/routes/consumption.js';
 import { contributionRoutes } from './http/routes/contribution.js';
 import { jwksRoutes } from './http/routes/jwks.js';
+import { metricsRoutes } from './http/routes/metrics.js';
 import { realtimeDeltaBatchRoutes } from './http/routes/realtime-delta-batch.js';
 import { realtimeDeltaRoutes } from './http/routes/realtime-delta.js';
 import { serviceRoutes } from './http/routes/service.js';
@@ -38,12 +43,18 @@ export interface AppOptions {
   readonly signing_key?: KeyObject | undefined;
   /** Timeouts and the connection cap of the listening server; each one not given has its default. */
   readonly connection_limits?: Partial<ConnectionLimits> | undefined;
+  /** Bearer tokens and their roles (src/http/auth.ts); none means every endpoint is open. */
+  readonly auth_tokens?: readonly TokenGrant[] | undefined;
+  /** Most requests per minute per token (per IP without auth); none means no limit. */
+  readonly rate_limit_per_min?: number | undefined;
 }
 
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const catalog = options.catalog ?? catalogOfOne(options.settings ?? DEFAULT_POLICY_SETTINGS);
   const limits = connectionLimits(options.connection_limits);
-  const guard = connectionGuard(limits);
+  // One registry per app, so two apps in one process count apart.
+  const metrics = createMetrics();
+  const guard = connectionGuard(limits, metrics.countProblem);
   const app = Fastify({
     ...connectionServerOptions(limits),
     // Errors on the connection before a request exists (bad request line, huge headers, timeouts).
@@ -73,11 +84,19 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   app.setNotFoundHandler(handleNotFound);
   addRequestLifecycle(app);
   parseJsonKeepingReceivedBody(app);
+  instrumentApp(app, metrics);
   // Before the routes: which routes sign is decided as each is declared.
   if (options.signing_key !== undefined) signAccountingAnswers(app, options.signing_key);
 
+  // Helmet's default CSP suits Swagger UI, whose assets are all served from /docs/static.
+  await app.register(helmet);
+  // Before the rate limit, whose key is the caller the auth hook finds.
+  if (options.auth_tokens !== undefined) requireBearerTokens(app, options.auth_tokens);
+  // Before the routes: the rate limit covers only routes registered after it.
+  if (options.rate_limit_per_min !== undefined) await limitRequestRate(app, options.rate_limit_per_min);
+
   const schemas = apiSchemas(catalog, options.batch_max_updates);
-  await app.register(swagger, openapiOptions(schemas.docs));
+  await app.register(swagger, openapiOptions(schemas.docs, { bearer_auth: options.auth_tokens !== undefined }));
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
   const routeOptions = { catalog, schemas };
   await app.register(consumptionRoutes, routeOptions);
@@ -86,6 +105,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(realtimeDeltaBatchRoutes, routeOptions);
   await app.register(serviceRoutes, routeOptions);
   await app.register(jwksRoutes, { ...routeOptions, signing_key: options.signing_key });
+  await app.register(metricsRoutes, { ...routeOptions, metrics });
   return app;
 }
 

@@ -15,6 +15,7 @@ import {
   TIMEOUT_MS_MIN,
   type ConnectionLimits,
 } from './http/connection-limits.js';
+import { parseTokenPairs, type TokenGrant } from './http/auth.js';
 import { BATCH_MAX_UPDATES_CEILING, BATCH_MAX_UPDATES_DEFAULT, bodyLimitBytesFor } from './http/limits.js';
 import { createSchemaDocs } from './http/schemas/docs.js';
 import { policyCatalogFileSchema, policyFileSchema } from './http/schemas/policy-parameters.js';
@@ -45,6 +46,10 @@ export interface Config {
   readonly signing_key: KeyObject | undefined;
   /** Request, headers and keep-alive timeouts, and the connection cap. */
   readonly connection_limits: ConnectionLimits;
+  /** Bearer tokens and their roles, from AUTH_TOKENS or AUTH_TOKENS_FILE; none means the service runs open. */
+  readonly auth_tokens: readonly TokenGrant[] | undefined;
+  /** Most requests per minute per token (per IP without auth); none means no limit. */
+  readonly rate_limit_per_min: number | undefined;
 }
 
 
@@ -75,8 +80,15 @@ const EnvironmentSchema = z
     HEADERS_TIMEOUT_MS: integerSetting(TIMEOUT_MS_MIN, TIMEOUT_MS_MAX).optional(),
     KEEP_ALIVE_TIMEOUT_MS: integerSetting(TIMEOUT_MS_MIN, TIMEOUT_MS_MAX).default(KEEP_ALIVE_TIMEOUT_MS_DEFAULT),
     MAX_CONNECTIONS: integerSetting(1, MAX_CONNECTIONS_CEILING).default(MAX_CONNECTIONS_DEFAULT),
+    // Parsed by readAuthTokens, whose messages never repeat a token (zod's would).
+    AUTH_TOKENS: z.string().optional(),
+    AUTH_TOKENS_FILE: z.string().optional(),
+    RATE_LIMIT_PER_MIN: integerSetting(1, 1_000_000).optional(),
   })
   .superRefine((env, context) => {
+    if (env.AUTH_TOKENS !== undefined && env.AUTH_TOKENS_FILE !== undefined) {
+      context.addIssue({ code: 'custom', path: ['AUTH_TOKENS_FILE'], message: 'must not be set together with AUTH_TOKENS; set one of them' });
+    }
     // Only between two valid timeouts: a value out of range has its own message already.
     const valid = (ms: number) => ms >= TIMEOUT_MS_MIN && ms <= TIMEOUT_MS_MAX;
     const headers = env.HEADERS_TIMEOUT_MS;
@@ -121,7 +133,28 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
       keep_alive_timeout_ms: env.KEEP_ALIVE_TIMEOUT_MS,
       max_connections: env.MAX_CONNECTIONS,
     }),
+    auth_tokens: readAuthTokens(env),
+    rate_limit_per_min: env.RATE_LIMIT_PER_MIN,
   };
+}
+
+/** The tokens of AUTH_TOKENS or AUTH_TOKENS_FILE (the schema refuses both), every bad entry named at once. */
+function readAuthTokens(env: { readonly AUTH_TOKENS?: string | undefined; readonly AUTH_TOKENS_FILE?: string | undefined }): TokenGrant[] | undefined {
+  if (env.AUTH_TOKENS !== undefined) return grantsOrThrow(parseTokenPairs(env.AUTH_TOKENS, 'AUTH_TOKENS', 'AUTH_TOKENS'));
+  const path = env.AUTH_TOKENS_FILE;
+  if (path === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`AUTH_TOKENS_FILE ${path} cannot be read: ${(error as Error).message}`);
+  }
+  return grantsOrThrow(parseTokenPairs(text, 'AUTH_TOKENS_FILE', `AUTH_TOKENS_FILE ${path}`));
+}
+
+function grantsOrThrow({ grants, problems }: { grants: TokenGrant[]; problems: string[] }): TokenGrant[] {
+  if (problems.length > 0) throw new ConfigError(`invalid bearer tokens: ${problems.join('; ')}`);
+  return grants;
 }
 
 /** One policy (`{ "version": ... }`) or several (`{ "current": ..., "policies": [...] }`). */

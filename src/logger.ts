@@ -7,6 +7,8 @@ export function createLogger(level: string): Logger {
   return pino({
     level,
     timestamp: pino.stdTimeFunctions.isoTime,
+    // No line logs request headers today; should one ever, the bearer token stays out of it.
+    redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
   });
 }

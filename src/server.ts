@@ -1,6 +1,7 @@
 /** Reads the configuration, listens, and shuts down gracefully on SIGTERM or SIGINT. */
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
+import { logAuthMode } from './http/auth.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { settingsFor } from './policy/index.js';
@@ -24,7 +25,10 @@ const app = await buildApp({
   batch_max_updates: config.batch_max_updates,
   signing_key: config.signing_key,
   connection_limits: config.connection_limits,
+  auth_tokens: config.auth_tokens,
+  rate_limit_per_min: config.rate_limit_per_min,
 });
+logAuthMode(logger, config.auth_tokens);
 
 closeWithGrace({ delay: config.shutdown_grace_ms, logger: { error: (message: string) => logger.error(message) } }, async ({ signal, err }) => {
   if (err) logger.error({ err }, 'closing after an uncaught error');

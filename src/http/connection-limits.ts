@@ -158,7 +158,8 @@ export function connectionServerOptions(limits: ConnectionLimits) {
  * The connection guard of one app: the `clientErrorHandler` to give Fastify, and `install`, which
  * caps connections and answers unmet expectations once the app exists.
  */
-export function connectionGuard(limits: ConnectionLimits) {
+/** `onProblem` hears the type of each problem answered on a connection, outside any request (for metrics). */
+export function connectionGuard(limits: ConnectionLimits, onProblem: (type: string) => void = () => {}) {
   /** The request each socket is receiving, so a timeout can name it. */
   const requestOfSocket = new WeakMap<Socket, string>();
 
@@ -176,6 +177,7 @@ export function connectionGuard(limits: ConnectionLimits) {
     if (socket.writable && (response === null || response === undefined || !response.headersSent)) {
       const body = JSON.stringify(requestId === undefined ? problem : { ...problem, request_id: requestId });
       socket.end(rawProblemResponse(status, body, requestId));
+      onProblem(problem.type);
     }
     // The end lets the client read the answer; a client that does not read it is cut a little later.
     setTimeout(() => socket.destroy(), CLOSE_AFTER_ANSWER_MS).unref();

@@ -1,4 +1,5 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
+import { accessOf } from './auth.js';
 import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { SchemaDocs } from './schemas/docs.js';
 
@@ -50,8 +51,46 @@ function pick<T>(record: Record<string, T>, keys: Set<string>): Record<string, T
   return Object.fromEntries(Object.entries(record).filter(([key]) => keys.has(key)));
 }
 
+const problemResponse = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: { $ref: `${SCHEMA_REF_PREFIX}Problem` } } },
+});
+
+const AUTH_RESPONSES = {
+  401: problemResponse('No bearer token, or one the service does not know (urn:divy:problem:unauthorized).'),
+  403: problemResponse('The token\'s role may not call this route (urn:divy:problem:forbidden).'),
+};
+
+/**
+ * With auth on: the bearer scheme, required by every operation but the open ones (which say so
+ * with an empty `security`), so Swagger UI's Authorize button sends the token.
+ */
+function withBearerAuth<Document extends object>(document: Document): Document {
+  const shape = document as OpenApiShape & { paths?: Record<string, Record<string, { responses?: Record<string, unknown> }>> };
+  const paths = Object.fromEntries(
+    Object.entries(shape.paths ?? {}).map(([path, operations]) => {
+      // OpenAPI writes `/policy/{version}`; Fastify declares `/policy/:version`.
+      const open = accessOf(path.replace(/\{([^}]+)\}/g, ':$1')) === 'open';
+      const secured = (operation: { responses?: Record<string, unknown> }) =>
+        open ? { ...operation, security: [] } : { ...operation, responses: { ...operation.responses, ...AUTH_RESPONSES } };
+      return [path, Object.fromEntries(Object.entries(operations).map(([method, operation]) => [method, secured(operation)]))];
+    }),
+  );
+  return {
+    ...document,
+    paths,
+    components: {
+      ...shape.components,
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'A token from AUTH_TOKENS; its role (coordinator, wallet, operator) decides which endpoints it may call.' },
+      },
+    },
+    security: [{ bearer: [] }],
+  };
+}
+
 /** The document of one app, whose schemas are documented in its own registry. */
-export function openapiOptions(docs: SchemaDocs): FastifyDynamicSwaggerOptions {
+export function openapiOptions(docs: SchemaDocs, { bearer_auth = false }: { readonly bearer_auth?: boolean } = {}): FastifyDynamicSwaggerOptions {
   const transformObject = createJsonSchemaTransformObject({ schemaRegistry: docs });
   return {
     openapi: {
@@ -64,10 +103,13 @@ export function openapiOptions(docs: SchemaDocs): FastifyDynamicSwaggerOptions {
       },
       tags: [
         { name: 'accounting', description: 'Pricing and splitting credits.' },
-        { name: 'operations', description: 'Policy introspection and health.' },
+        { name: 'operations', description: 'Policy introspection, health and metrics.' },
       ],
     },
     transform: createJsonSchemaTransform({ schemaRegistry: docs }),
-    transformObject: (input) => tidySchemaComponents(transformObject(input)),
+    transformObject: (input) => {
+      const document = tidySchemaComponents(transformObject(input));
+      return bearer_auth ? withBearerAuth(document) : document;
+    },
   };
 }

@@ -8,6 +8,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { PolicyInputError, ReservationExceededError, type PolicyViolation } from '../policy/index.js';
 import { ForbiddenKeyError, InvalidEncodingError } from './json-body.js';
+import { RateLimitedError } from './rate-limit.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 import { describeSchemaIssues, type DescribedIssues } from './schema-issues.js';
 import type { Problem } from './schemas/problem.js';
@@ -23,6 +24,10 @@ export const PROBLEM_TYPES = {
   reservationExceeded: 'urn:divy:problem:reservation-exceeded',
   bodyTooLarge: 'urn:divy:problem:body-too-large',
   notFound: 'urn:divy:problem:not-found',
+  // Who may call what (src/http/auth.ts) and how often (src/http/rate-limit.ts).
+  unauthorized: 'urn:divy:problem:unauthorized',
+  forbidden: 'urn:divy:problem:forbidden',
+  rateLimited: 'urn:divy:problem:rate-limited',
   unavailable: 'urn:divy:problem:shutting-down',
   // Connection-level refusals, written by src/http/connection-limits.ts.
   requestTimeout: 'urn:divy:problem:request-timeout',
@@ -82,6 +87,7 @@ export function clientProblem(error: unknown, body: unknown): ProblemFields | un
   if (hasZodFastifySchemaValidationErrors(error)) return invalidRequest(describeSchemaIssues(error.validation, body));
   if (error instanceof ForbiddenKeyError) return forbiddenKey(error);
   if (error instanceof InvalidEncodingError) return invalidEncoding();
+  if (error instanceof RateLimitedError) return rateLimited(error);
   return fastifyProblem(error);
 }
 
@@ -92,6 +98,16 @@ function forbiddenKey(error: ForbiddenKeyError): ProblemFields {
     status: 400,
     detail: 'The request body holds a key that could alter object prototypes (__proto__, or constructor holding prototype); remove it.',
     errors: [{ path: error.path, message: 'is a forbidden key' }],
+  };
+}
+
+/** Retry-After is set by the rate limiter itself, on the reply, before it throws. */
+function rateLimited(error: RateLimitedError): ProblemFields {
+  return {
+    type: PROBLEM_TYPES.rateLimited,
+    title: 'Too Many Requests',
+    status: 429,
+    detail: `More than ${error.per_minute} requests in a minute; retry after ${error.retry_after_seconds} s (Retry-After).`,
   };
 }
 

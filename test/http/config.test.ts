@@ -52,6 +52,8 @@ const DEFAULT_CONFIG: Config = {
   batch_max_updates: 1000,
   signing_key: undefined,
   connection_limits: { request_timeout_ms: 30_000, headers_timeout_ms: 10_000, keep_alive_timeout_ms: 5000, max_connections: 10_000 },
+  auth_tokens: undefined,
+  rate_limit_per_min: undefined,
 };
 const DEFAULT_LIMITS = DEFAULT_CONFIG.connection_limits;
 

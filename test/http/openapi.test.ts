@@ -81,6 +81,7 @@ describe('openapi/openapi.json', () => {
     expect(operations(committed).map(({ method, path }) => `${method.toUpperCase()} ${path}`).sort()).toEqual([
       'GET /.well-known/jwks.json',
       'GET /healthz',
+      'GET /metrics',
       'GET /policy',
       'GET /policy/{version}',
       'GET /readyz',

@@ -1,0 +1,100 @@
+/**
+ * Prometheus metrics of one app, collected in a registry of its own: prom-client's global
+ * registry would mix the counts of every app built in one process (the tests build many), and
+ * registering a second app's metrics in it would throw.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { Contribution, RealtimeDelta, Settlement } from '../policy/index.js';
+import { PROBLEM_CONTENT_TYPE } from './problem.js';
+import type { RealtimeDeltaBatchResult } from './realtime-delta-batch.js';
+
+/** The route label of a request no route matched (a 404, a URL that does not decode): never the raw URL. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Counts a problem answered outside any request, such as a connection-level refusal. */
+  readonly countProblem: (type: string) => void;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const problems = new Counter({
+    name: 'divy_problems_total',
+    help: 'Problem documents answered, by problem type: whole responses (4xx and 5xx) and refused updates of a batch.',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+  return { registry, countProblem: (type) => problems.inc({ type }) };
+}
+
+/** Instruments every route declared after this call, and the requests no route matches. */
+export function instrumentApp(app: FastifyInstance, metrics: Metrics): void {
+  const { registry, countProblem } = metrics;
+  const duration = new Histogram({
+    name: 'divy_http_request_duration_seconds',
+    help: 'Time from receiving a request to answering it, by route pattern and status code.',
+    labelNames: ['route', 'status_code'],
+    registers: [registry],
+  });
+  const burned = new Counter({
+    name: 'divy_credits_burned_total',
+    help: 'Credits answered to burn (200 answers of /realtime-delta, its batch, and settlement final deltas); a float sum, not the ledger.',
+    registers: [registry],
+  });
+  const paid = new Counter({
+    name: 'divy_credits_paid_total',
+    help: "Credits answered as workers' payouts of those burns; a float sum, not the ledger.",
+    registers: [registry],
+  });
+  // Declared now so that dashboards and alerts can be written against it before shedding exists.
+  new Counter({
+    name: 'divy_shed_requests_total',
+    help: 'Requests refused to shed load. Always 0: the service does not shed load yet.',
+    registers: [registry],
+  });
+
+  const countDelta = (delta: RealtimeDelta) => {
+    burned.inc(Number(delta.consumption.total_credits));
+    paid.inc(paidCredits(delta.contribution));
+  };
+  // Only answers whose credits a coordinator or wallet burns: a quote or a contribution burns nothing,
+  // and a settlement without a reservation prices the job without reconciling anything.
+  const creditsOf: Record<string, (payload: never) => void> = {
+    '/realtime-delta': countDelta,
+    '/realtime-delta/batch': ({ results }: { results: RealtimeDeltaBatchResult[] }) => {
+      for (const result of results) {
+        if ('delta' in result) countDelta(result.delta);
+        else if ('problem' in result) countProblem(result.problem.type);
+      }
+    },
+    '/settle': (settlement: Settlement) => {
+      if (settlement.reconciliation === undefined) return;
+      burned.inc(Number(settlement.reconciliation.final_delta_credits));
+      paid.inc(paidCredits(settlement.contribution));
+    },
+  };
+
+  app.addHook('preSerialization', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const count = creditsOf[request.routeOptions.url ?? ''];
+    if (count !== undefined && reply.statusCode === 200 && request.method === 'POST') count(payload as never);
+    return payload;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    // Problems are few and small: reading the type back from the body counts every one, whichever
+    // code path (error handler, not-found handler, a hook, a route) answered it.
+    if (typeof payload === 'string' && String(reply.getHeader('content-type')).startsWith(PROBLEM_CONTENT_TYPE)) {
+      countProblem((JSON.parse(payload) as { type: string }).type);
+    }
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    duration.observe({ route: request.routeOptions.url ?? UNMATCHED_ROUTE, status_code: reply.statusCode }, reply.elapsedTime / 1000);
+  });
+}
+
+function paidCredits(contribution: Contribution | undefined): number {
+  return (contribution?.assignments ?? []).reduce((sum, worker) => sum + Number(worker.credits), 0);
+}
