@@ -10,40 +10,21 @@ import {
   creditAmounts,
   creditPattern,
   expectExactProblem,
+  ID_HEADER,
+  INVALID_REQUEST,
   JSON_CONTENT_TYPE,
+  MALFORMED_JSON,
   POST_ROUTES,
   postJson,
   postRaw,
   PROBLEM_CONTENT_TYPE,
+  REQUEST_ID,
+  RULE_VIOLATION,
   type PostRoute,
   type ProblemBody,
   useApp,
 } from '../support/http.js';
 
-const REQUEST_ID = 'test-request-0001';
-const ID_HEADER = { 'x-request-id': REQUEST_ID };
-
-const INVALID_REQUEST = {
-  type: 'urn:divy:problem:invalid-request',
-  title: 'Request does not match the schema',
-  status: 400,
-  request_id: REQUEST_ID,
-} as const;
-
-const RULE_VIOLATION = {
-  type: 'urn:divy:problem:policy-rule-violation',
-  title: 'Input breaks a rule of the credit policy',
-  status: 422,
-  request_id: REQUEST_ID,
-} as const;
-
-const MALFORMED_JSON = {
-  type: 'urn:divy:problem:malformed-json',
-  title: 'Malformed JSON',
-  status: 400,
-  detail: 'The request body is not valid JSON.',
-  request_id: REQUEST_ID,
-} as const;
 
 const UNSUPPORTED_MEDIA_TYPE = {
   type: 'urn:divy:problem:unsupported-media-type',

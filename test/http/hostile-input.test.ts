@@ -6,24 +6,19 @@
 import { describe, expect, it } from 'vitest';
 import { CONTRIBUTION_EXAMPLE, QUOTE_EXAMPLE, REALTIME_DELTA_EXAMPLE, SETTLE_EXAMPLE } from '../../src/http/schemas/examples.js';
 import { DEFAULT_POLICY_SETTINGS, DEFAULT_POLICY_VERSION } from '../../src/policy/index.js';
-import { expectExactProblem, JSON_CONTENT_TYPE, postJson, postRaw, type ProblemBody, useApp } from '../support/http.js';
+import {
+  expectExactProblem,
+  ID_HEADER,
+  INVALID_REQUEST,
+  JSON_CONTENT_TYPE,
+  postJson,
+  postRaw,
+  REQUEST_ID,
+  RULE_VIOLATION,
+  type ProblemBody,
+  useApp,
+} from '../support/http.js';
 
-const REQUEST_ID = 'hostile-0001';
-const ID_HEADER = { 'x-request-id': REQUEST_ID };
-
-const INVALID_REQUEST = {
-  type: 'urn:divy:problem:invalid-request',
-  title: 'Request does not match the schema',
-  status: 400,
-  request_id: REQUEST_ID,
-} as const;
-
-const RULE_VIOLATION = {
-  type: 'urn:divy:problem:policy-rule-violation',
-  title: 'Input breaks a rule of the credit policy',
-  status: 422,
-  request_id: REQUEST_ID,
-} as const;
 
 const FORBIDDEN_KEY = {
   type: 'urn:divy:problem:forbidden-key',
