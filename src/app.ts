@@ -49,6 +49,17 @@ export interface AppOptions {
   readonly rate_limit_per_min?: number | undefined;
 }
 
+/** The apps told to stop being ready (see markNotReady). */
+const notReadyApps = new WeakSet<FastifyInstance>();
+
+/**
+ * Turns readiness off at the start of a shutdown: `/readyz` answers 503 from now on while every
+ * other request is still served, so a load balancer stops sending traffic before the listener closes.
+ */
+export function markNotReady(app: FastifyInstance): void {
+  notReadyApps.add(app);
+}
+
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const catalog = options.catalog ?? catalogOfOne(options.settings ?? DEFAULT_POLICY_SETTINGS);
   const limits = connectionLimits(options.connection_limits);
@@ -124,6 +135,14 @@ function addRequestLifecycle(app: FastifyInstance): void {
         title: 'Unsupported content encoding',
         status: 400,
         detail: `Content-Encoding ${encoding} is not supported; send the body uncompressed.`,
+      });
+    }
+    if (notReadyApps.has(app) && !closing && request.routeOptions.url === '/readyz') {
+      return sendProblem(request, reply, {
+        type: PROBLEM_TYPES.unavailable,
+        title: 'Service Unavailable',
+        status: 503,
+        detail: 'The service is shutting down; it still serves requests until the listener closes, but takes no new traffic.',
       });
     }
     if (closing && request.routeOptions.url !== '/healthz') {

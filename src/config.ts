@@ -38,6 +38,8 @@ export interface Config {
   readonly log_level: string;
   readonly body_limit_bytes: number;
   readonly shutdown_grace_ms: number;
+  /** How long the listener stays open after SIGTERM/SIGINT, with /readyz answering 503, before it closes. */
+  readonly shutdown_drain_ms: number;
   /** The policies served side by side, and which is current. */
   readonly catalog: PolicyCatalog;
   /** Most updates one batch may carry. */
@@ -52,6 +54,10 @@ export interface Config {
   readonly rate_limit_per_min: number | undefined;
 }
 
+
+/** The drain after SIGTERM when NODE_ENV is production (a load balancer needs a few probes to notice); 0 elsewhere. */
+export const SHUTDOWN_DRAIN_MS_PRODUCTION_DEFAULT = 5000;
+export const SHUTDOWN_DRAIN_MS_MAX = 600_000;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -73,6 +79,7 @@ const EnvironmentSchema = z
     MAX_ASSIGNMENTS: integerSetting(1, ASSIGNMENTS_MAX_CEILING).default(ASSIGNMENTS_MAX_DEFAULT),
     BODY_LIMIT_BYTES: integerSetting(1024, 1024 ** 3).optional(),
     SHUTDOWN_GRACE_MS: integerSetting(0, 3_600_000).default(10_000),
+    SHUTDOWN_DRAIN_MS: integerSetting(0, SHUTDOWN_DRAIN_MS_MAX).optional(),
     POLICY_FILE: z.string().min(1).optional(),
     BATCH_MAX_UPDATES: integerSetting(1, BATCH_MAX_UPDATES_CEILING).default(BATCH_MAX_UPDATES_DEFAULT),
     SIGNING_KEY_FILE: z.string().min(1).optional(),
@@ -124,6 +131,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     log_level: env.LOG_LEVEL,
     body_limit_bytes: env.BODY_LIMIT_BYTES ?? bodyLimitBytesFor(env.MAX_ASSIGNMENTS),
     shutdown_grace_ms: env.SHUTDOWN_GRACE_MS,
+    shutdown_drain_ms: env.SHUTDOWN_DRAIN_MS ?? (environment['NODE_ENV'] === 'production' ? SHUTDOWN_DRAIN_MS_PRODUCTION_DEFAULT : 0),
     catalog: catalogOf(current, policies, deployment),
     batch_max_updates: env.BATCH_MAX_UPDATES,
     signing_key: env.SIGNING_KEY_FILE === undefined ? undefined : readSigningKey(env.SIGNING_KEY_FILE),

@@ -1,6 +1,6 @@
 /** Reads the configuration, listens, and shuts down gracefully on SIGTERM or SIGINT. */
 import closeWithGrace from 'close-with-grace';
-import { buildApp } from './app.js';
+import { buildApp, markNotReady } from './app.js';
 import { logAuthMode } from './http/auth.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
@@ -30,11 +30,44 @@ const app = await buildApp({
 });
 logAuthMode(logger, config.auth_tokens);
 
-closeWithGrace({ delay: config.shutdown_grace_ms, logger: { error: (message: string) => logger.error(message) } }, async ({ signal, err }) => {
-  if (err) logger.error({ err }, 'closing after an uncaught error');
-  else logger.info({ signal }, 'shutting down: finishing in-flight requests');
-  await app.close();
-});
+const { shutdown_drain_ms, shutdown_grace_ms } = config;
+
+/**
+ * Closes the listener and lets in-flight requests finish (idle kept-alive connections are closed
+ * at once); after `graceMs` the connections still open, such as a client that never finishes its
+ * body, are destroyed, so the close ends and the exit stays clean.
+ */
+async function closeWithin(graceMs: number): Promise<void> {
+  const timer = setTimeout(() => {
+    logger.warn({ shutdown_grace_ms: graceMs }, 'grace period over: closing the connections still open');
+    app.server.closeAllConnections();
+  }, graceMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// close-with-grace's own timer only catches a close that hangs even after every connection is
+// destroyed (then it exits 1); the drain and the grace period end in a clean exit 0.
+const HANG_MARGIN_MS = 5000;
+closeWithGrace(
+  { delay: shutdown_drain_ms + shutdown_grace_ms + HANG_MARGIN_MS, logger: { error: (message: string) => logger.error(message) } },
+  async ({ signal, err }) => {
+    markNotReady(app);
+    if (err) {
+      // No drain: a process in an unknown state should stop taking traffic at once. It exits 1.
+      logger.error({ err }, 'closing after an uncaught error');
+      await closeWithin(shutdown_grace_ms);
+      return;
+    }
+    logger.info({ signal, shutdown_drain_ms }, 'shutting down: not ready, draining before the listener closes');
+    if (shutdown_drain_ms > 0) await new Promise((resolve) => setTimeout(resolve, shutdown_drain_ms));
+    logger.info({ signal, shutdown_grace_ms }, 'shutting down: closing the listener, finishing in-flight requests');
+    await closeWithin(shutdown_grace_ms);
+  },
+);
 
 await app.listen({ port: config.port, host: config.host });
 const current = settingsFor(config.catalog, undefined);

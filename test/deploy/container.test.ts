@@ -74,10 +74,10 @@ describe('container image', () => {
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
   });
 
-  it('starts with node dist/server.js, the command npm start runs', () => {
+  it('starts with node dist/server.js, the command npm start execs', () => {
     const packageJson = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> };
     expect(execForm('CMD')).toEqual(['node', 'dist/server.js']);
-    expect(packageJson.scripts.start).toBe('node dist/server.js');
+    expect(packageJson.scripts.start).toBe('exec node dist/server.js');
   });
 
   it('answers its health check while serving, and stops cleanly on SIGTERM', async () => {

@@ -48,6 +48,7 @@ const DEFAULT_CONFIG: Config = {
   log_level: 'info',
   body_limit_bytes: 10_000 * 512 + 65_536,
   shutdown_grace_ms: 10_000,
+  shutdown_drain_ms: 0,
   catalog: catalogOfJust(DEFAULT_SETTINGS),
   batch_max_updates: 1000,
   signing_key: undefined,
@@ -76,7 +77,9 @@ describe('loadConfig: the environment', () => {
   });
 
   it('ignores variables it does not know', () => {
-    expect(loadConfig({ PATH: '/usr/bin', HOME: '/root', NODE_ENV: 'production' })).toStrictEqual(DEFAULT_CONFIG);
+    expect(loadConfig({ PATH: '/usr/bin', HOME: '/root', NODE_ENV: 'development' })).toStrictEqual(DEFAULT_CONFIG);
+    // NODE_ENV only sets the default drain after SIGTERM.
+    expect(loadConfig({ PATH: '/usr/bin', HOME: '/root', NODE_ENV: 'production' })).toStrictEqual({ ...DEFAULT_CONFIG, shutdown_drain_ms: 5000 });
   });
 
   it.each<[string, NodeJS.ProcessEnv, Partial<Config>]>([
@@ -87,6 +90,10 @@ describe('loadConfig: the environment', () => {
     ['LOG_LEVEL', { LOG_LEVEL: 'debug' }, { log_level: 'debug' }],
     ['LOG_LEVEL=silent', { LOG_LEVEL: 'silent' }, { log_level: 'silent' }],
     ['SHUTDOWN_GRACE_MS', { SHUTDOWN_GRACE_MS: '2500' }, { shutdown_grace_ms: 2500 }],
+    ['SHUTDOWN_DRAIN_MS', { SHUTDOWN_DRAIN_MS: '15000' }, { shutdown_drain_ms: 15_000 }],
+    ['SHUTDOWN_DRAIN_MS=600000', { SHUTDOWN_DRAIN_MS: '600000' }, { shutdown_drain_ms: 600_000 }],
+    ['NODE_ENV=production (drain 5000 by default)', { NODE_ENV: 'production' }, { shutdown_drain_ms: 5000 }],
+    ['NODE_ENV=production with SHUTDOWN_DRAIN_MS=0', { NODE_ENV: 'production', SHUTDOWN_DRAIN_MS: '0' }, { shutdown_drain_ms: 0 }],
     ['BODY_LIMIT_BYTES', { BODY_LIMIT_BYTES: '2048' }, { body_limit_bytes: 2048 }],
     ['BATCH_MAX_UPDATES', { BATCH_MAX_UPDATES: '50' }, { batch_max_updates: 50 }],
     ['BATCH_MAX_UPDATES=100000', { BATCH_MAX_UPDATES: '100000' }, { batch_max_updates: 100_000 }],
@@ -167,6 +174,11 @@ describe('loadConfig: the environment', () => {
       'BODY_LIMIT_BYTES=10',
       { BODY_LIMIT_BYTES: '10' },
       'invalid configuration in the environment: BODY_LIMIT_BYTES: must be an integer from 1024 to 1073741824',
+    ],
+    [
+      'SHUTDOWN_DRAIN_MS=600001',
+      { SHUTDOWN_DRAIN_MS: '600001' },
+      'invalid configuration in the environment: SHUTDOWN_DRAIN_MS: must be an integer from 0 to 600000',
     ],
     [
       'SHUTDOWN_GRACE_MS=soon',

@@ -26,14 +26,58 @@ interface Server {
 
 const children: ChildProcess[] = [];
 
+/** Node processes started under npm, killed after each test should one outlive its npm. */
+const strayPids: number[] = [];
+
 afterEach(() => {
   for (const child of children.splice(0)) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
+  for (const pid of strayPids.splice(0)) {
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
 });
 
-function startServer(env: Record<string, string>): Server {
-  const child = spawn(process.execPath, ['dist/server.js'], {
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits for the listening line and returns the port (and the server's pid, from the log). */
+async function listeningPort(server: Server, timeoutMs = 10_000): Promise<{ port: number; pid: number }> {
+  await waitFor(() => messages(server.lines).some((line) => LISTENING.test(line.msg ?? '')), 'the listening line', timeoutMs).catch(
+    (error: Error) => {
+      throw new Error(`${error.message}; stderr: ${server.stderr()}`);
+    },
+  );
+  const listening = messages(server.lines).find((line) => LISTENING.test(line.msg ?? ''))!;
+  return { port: Number(LISTENING.exec(listening.msg!)![1]), pid: listening['pid'] as number };
+}
+
+/** One POST /quote over a fresh connection: its status, or the error code if the connection failed. */
+function postQuote(port: number): Promise<{ status: number } | { error: string }> {
+  const body = JSON.stringify(QUOTE_EXAMPLE);
+  return new Promise((resolve) => {
+    const outgoing = request(
+      { host: '127.0.0.1', port, method: 'POST', path: '/quote', agent: false, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } },
+      (response) => {
+        readBody(response).then(
+          () => resolve({ status: response.statusCode ?? 0 }),
+          (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }),
+        );
+      },
+    );
+    outgoing.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    outgoing.end(body);
+  });
+}
+
+function startServer(env: Record<string, string>, command: readonly string[] = [process.execPath, 'dist/server.js']): Server {
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -156,10 +200,10 @@ describe('the server process', () => {
     expect(code).toBe(0);
 
     const logged = messages(server.lines);
-    expect(logged.find((line) => line.msg?.startsWith('shutting down'))).toMatchObject({
-      msg: 'shutting down: finishing in-flight requests',
-      signal: 'SIGTERM',
-    });
+    expect(logged.filter((line) => line.msg?.startsWith('shutting down'))).toMatchObject([
+      { msg: 'shutting down: not ready, draining before the listener closes', signal: 'SIGTERM', shutdown_drain_ms: 0 },
+      { msg: 'shutting down: closing the listener, finishing in-flight requests', signal: 'SIGTERM', shutdown_grace_ms: 5000 },
+    ]);
     expect(logged.find((line) => line['request_id'] === 'inflight-1')).toMatchObject({
       msg: 'request completed',
       method: 'POST',
@@ -169,6 +213,114 @@ describe('the server process', () => {
     expect(logged.find((line) => line.msg === 'ready')).toMatchObject({ policy_version: 'divy-credit-1', policy_versions: ['divy-credit-1'], credit_scale: 9 });
     expect(server.stderr()).toBe('');
   });
+
+  it('on SIGTERM under load: /readyz 503 during the drain while requests are served, every request sent before the signal answered 200, exit 0', async () => {
+    const DRAIN = 1500;
+    const GRACE = 3000;
+    const server = startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_DRAIN_MS: String(DRAIN), SHUTDOWN_GRACE_MS: String(GRACE) });
+    const { port } = await listeningPort(server);
+    expect(await withTimeout(get(port, '/readyz'), 5000, 'GET /readyz')).toMatchObject({ status: 200 });
+
+    // Four clients, each sending one POST /quote after another (at most 150 each), until told to stop.
+    const results: { sentBeforeSignal: boolean; outcome: { status: number } | { error: string } }[] = [];
+    let signalledAt = Infinity;
+    let stop = false;
+    const clients = Array.from({ length: 4 }, async () => {
+      for (let sent = 0; sent < 150 && !stop; sent += 1) {
+        const sentBeforeSignal = Date.now() < signalledAt;
+        results.push({ sentBeforeSignal, outcome: await postQuote(port) });
+      }
+    });
+    await delay(300);
+
+    signalledAt = Date.now();
+    server.child.kill('SIGTERM');
+    await waitFor(() => messages(server.lines).some((line) => line.msg?.startsWith('shutting down') === true), 'the shutting-down line');
+
+    // During the drain: not ready, but still serving, on new connections too.
+    const ready = await withTimeout(get(port, '/readyz'), 2000, 'GET /readyz during the drain');
+    expect(ready.status).toBe(503);
+    expect(JSON.parse(ready.body)).toMatchObject({ status: 503, title: 'Service Unavailable' });
+    expect(await withTimeout(postQuote(port), 2000, 'POST /quote during the drain')).toEqual({ status: 200 });
+    expect(await withTimeout(get(port, '/healthz'), 2000, 'GET /healthz during the drain')).toMatchObject({ status: 200 });
+    const duringDrain = Date.now() - signalledAt;
+    expect(duringDrain).toBeLessThan(DRAIN);
+    expect(server.child.exitCode).toBeNull();
+    stop = true;
+    await withTimeout(Promise.all(clients), 5000, 'the clients to finish');
+
+    const code = await withTimeout(server.exited, DRAIN + GRACE + 3000, 'the process to exit');
+    const elapsed = Date.now() - signalledAt;
+    expect(code).toBe(0);
+    // The drain is waited out; with nothing slow in flight, the close after it is quick.
+    expect(elapsed).toBeGreaterThanOrEqual(DRAIN - 50);
+    expect(elapsed).toBeLessThan(DRAIN + 1500);
+
+    const beforeSignal = results.filter((result) => result.sentBeforeSignal);
+    expect(beforeSignal.length).toBeGreaterThan(4);
+    expect(beforeSignal.filter((result) => !('status' in result.outcome) || result.outcome.status !== 200)).toEqual([]);
+    // Everything sent during the drain was served too: the listener was still open.
+    expect(results.filter((result) => !('status' in result.outcome) || result.outcome.status !== 200)).toEqual([]);
+    expect(messages(server.lines).some((line) => line.msg?.startsWith('grace period over') === true)).toBe(false);
+    expect(server.stderr()).toBe('');
+  });
+
+  it('a client that never finishes its body does not hold the exit: its connection is closed after the grace period and the exit is 0', async () => {
+    const DRAIN = 300;
+    const GRACE = 1000;
+    const server = startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_DRAIN_MS: String(DRAIN), SHUTDOWN_GRACE_MS: String(GRACE) });
+    const { port } = await listeningPort(server);
+
+    const body = JSON.stringify(QUOTE_EXAMPLE);
+    const slow = request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/quote',
+      agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+    });
+    const cut = new Promise<string>((resolve) => {
+      slow.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      slow.on('response', (response) => resolve(`answered ${response.statusCode}`));
+    });
+    slow.write(body.slice(0, 10));
+    await delay(200);
+
+    const signalledAt = Date.now();
+    server.child.kill('SIGTERM');
+    const code = await withTimeout(server.exited, DRAIN + GRACE + 3000, 'the process to exit');
+    const elapsed = Date.now() - signalledAt;
+    expect(code).toBe(0);
+    expect(elapsed).toBeGreaterThanOrEqual(DRAIN + GRACE - 50);
+    expect(elapsed).toBeLessThan(DRAIN + GRACE + 1500);
+    expect(await withTimeout(cut, 2000, 'the slow request to end')).toBe('ECONNRESET');
+    expect(messages(server.lines).find((line) => line.msg?.startsWith('grace period over') === true)).toMatchObject({ shutdown_grace_ms: GRACE });
+    expect(server.stderr()).toBe('');
+  });
+
+  it('SIGTERM to the npm process of `npm start` stops node too', async () => {
+    // `--ignore-scripts` skips only prestart (the build global-setup already ran; a second tsc
+    // rewriting dist/ could race the other process tests); start itself runs as `npm start` runs it.
+    const server = startServer(
+      { HOME: process.env['HOME'] ?? '/tmp', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_GRACE_MS: '2000' },
+      ['npm', 'start', '--ignore-scripts'],
+    );
+    const { port, pid } = await listeningPort(server, 20_000);
+    strayPids.push(pid);
+    expect(pid).not.toBe(server.child.pid);
+    expect(await withTimeout(get(port, '/healthz'), 5000, 'GET /healthz')).toMatchObject({ status: 200 });
+
+    const signalledAt = Date.now();
+    server.child.kill('SIGTERM');
+    const code = await withTimeout(server.exited, 5000, 'npm to exit');
+    await waitFor(() => !isAlive(pid), 'node to exit', 5000);
+    const elapsed = Date.now() - signalledAt;
+    expect(elapsed).toBeLessThan(3000);
+    expect(code).toBe(0);
+    expect(['ECONNREFUSED', 'ECONNRESET']).toContain(await withTimeout(connectionFailure(port), 5000, 'a connection attempt'));
+    expect(messages(server.lines).find((line) => line.msg?.startsWith('shutting down') === true)).toMatchObject({ signal: 'SIGTERM', pid });
+  }, 60_000);
 
   describe('with a POLICY_FILE of two policies', () => {
     const policyFile = useTempDir('divy-process-test-').writeJson;
