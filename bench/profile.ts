@@ -22,6 +22,7 @@ export const PARTS = [
   'body bytes (Buffer: byte counts, flattening, encoding, decoding, copies)',
   'garbage collection',
   'Fastify and its plugins',
+  'the app\'s HTTP code (src/http: body checks, hooks, routes)',
   'inject (light-my-request)',
   'Node internals (streams, events, HTTP, task queues)',
   'other',
@@ -98,6 +99,8 @@ function frameOwner({ functionName, url }: { functionName: string; url: string }
   if (url.includes('/src/policy/')) return 'policy';
   // The app's serializer is JSON.stringify in src/app.ts; the app's hooks there take next to nothing.
   if (url.endsWith('/src/app.js')) return 'serialization (the app\'s serializer)';
+  // The app's own hooks and body checks; the policy they call is charged to the policy above.
+  if (url.includes('/src/http/')) return 'the app\'s HTTP code (src/http: body checks, hooks, routes)';
   if (url.includes('/node_modules/zod/')) return 'validation (zod)';
   // Once warm, the key scan's regular expressions run inside the parser's own frame.
   if (url.includes('/node_modules/secure-json-parse/')) return 'JSON parse (Fastify\'s parser, with its key scan)';
