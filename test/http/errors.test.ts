@@ -13,6 +13,7 @@ import {
   ID_HEADER,
   INVALID_REQUEST,
   JSON_CONTENT_TYPE,
+  oneViolation,
   MALFORMED_JSON,
   POST_ROUTES,
   postJson,
@@ -210,21 +211,13 @@ describe('error answers', () => {
   describe('422 policy-rule-violation: well-typed input that breaks a rule', () => {
     it('a shard that ends past total_columns', async () => {
       const response = await postJson(app(), '/contribution', { ...CONTRIBUTION_EXAMPLE, total_columns: 8000 }, ID_HEADER);
-      expectExactProblem(response, {
-        ...RULE_VIOLATION,
-        detail: '1 rule violation.',
-        errors: [{ path: '/assignments/1/shard_column_end', message: 'must be at most total_columns (8000)' }],
-      });
+      expectExactProblem(response, oneViolation('/assignments/1/shard_column_end', 'must be at most total_columns (8000)'));
     });
 
     it('a shard that ends where it starts', async () => {
       const assignment = { ...CONTRIBUTION_EXAMPLE.assignments[0]!, shard_column_start: 10, shard_column_end: 10 };
       const response = await postJson(app(), '/contribution', { ...CONTRIBUTION_EXAMPLE, assignments: [assignment] }, ID_HEADER);
-      expectExactProblem(response, {
-        ...RULE_VIOLATION,
-        detail: '1 rule violation.',
-        errors: [{ path: '/assignments/0/shard_column_end', message: 'must be greater than shard_column_start (10)' }],
-      });
+      expectExactProblem(response, oneViolation('/assignments/0/shard_column_end', 'must be greater than shard_column_start (10)'));
     });
 
     it('a frontier behind the accounted tokens', async () => {
@@ -234,11 +227,7 @@ describe('error answers', () => {
         { ...REALTIME_DELTA_EXAMPLE, frontier_completion_tokens: 20, accounted_completion_tokens: 24 },
         ID_HEADER,
       );
-      expectExactProblem(response, {
-        ...RULE_VIOLATION,
-        detail: '1 rule violation.',
-        errors: [{ path: '/frontier_completion_tokens', message: 'must be at least accounted_completion_tokens (24)' }],
-      });
+      expectExactProblem(response, oneViolation('/frontier_completion_tokens', 'must be at least accounted_completion_tokens (24)'));
     });
 
     it('a contribution of zero tokens', async () => {
@@ -262,11 +251,7 @@ describe('error answers', () => {
 
     it('a fraction of a token', async () => {
       const response = await postJson(app(), '/quote', { ...QUOTE_EXAMPLE, prompt_tokens: 1.5 }, ID_HEADER);
-      expectExactProblem(response, {
-        ...RULE_VIOLATION,
-        detail: '1 rule violation.',
-        errors: [{ path: '/prompt_tokens', message: 'must be an integer from 0 to 4294967295' }],
-      });
+      expectExactProblem(response, oneViolation('/prompt_tokens', 'must be an integer from 0 to 4294967295'));
     });
 
     it('2^63 - 1 bytes, past the exact range of a JSON number', async () => {
@@ -277,11 +262,7 @@ describe('error answers', () => {
         'application/json',
         ID_HEADER,
       );
-      expectExactProblem(response, {
-        ...RULE_VIOLATION,
-        detail: '1 rule violation.',
-        errors: [{ path: '/total_model_bytes', message: 'must be an integer from 0 to 9007199254740991' }],
-      });
+      expectExactProblem(response, oneViolation('/total_model_bytes', 'must be an integer from 0 to 9007199254740991'));
     });
 
     it('a request whose tokens overflow the 32-bit counters', async () => {
@@ -293,11 +274,7 @@ describe('error answers', () => {
         { prompt_tokens: 2 ** 32 - 1, actual_completion_tokens: 1, total_model_bytes },
         ID_HEADER,
       );
-      expectExactProblem(response, {
-        ...RULE_VIOLATION,
-        detail: '1 rule violation.',
-        errors: [{ path: '/actual_completion_tokens', message: 'prompt_tokens + actual_completion_tokens must be at most 4294967295' }],
-      });
+      expectExactProblem(response, oneViolation('/actual_completion_tokens', 'prompt_tokens + actual_completion_tokens must be at most 4294967295'));
     });
 
     it('several violations are all named', async () => {
@@ -324,11 +301,7 @@ describe('error answers', () => {
 
     it('an empty assignment list', async () => {
       const response = await postJson(app(), '/contribution', { ...CONTRIBUTION_EXAMPLE, assignments: [] }, ID_HEADER);
-      expectExactProblem(response, {
-        ...RULE_VIOLATION,
-        detail: '1 rule violation.',
-        errors: [{ path: '/assignments', message: 'must hold at least one assignment to split the credits among' }],
-      });
+      expectExactProblem(response, oneViolation('/assignments', 'must hold at least one assignment to split the credits among'));
     });
 
     it('lists the first 100 of many violations and counts them all', async () => {

@@ -11,6 +11,7 @@ import {
   ID_HEADER,
   INVALID_REQUEST,
   JSON_CONTENT_TYPE,
+  oneViolation,
   postJson,
   postRaw,
   REQUEST_ID,
@@ -68,11 +69,7 @@ describe('list limits under the default policy (MAX_ASSIGNMENTS 10000)', () => {
     expect(payload.length).toBeGreaterThan(300_000);
     const response = await postRaw(app(), '/contribution', payload, 'application/json', ID_HEADER);
     expect(response.body.length).toBeLessThan(ANSWER_BYTES_MAX);
-    expectExactProblem(response, {
-      ...RULE_VIOLATION,
-      detail: '1 rule violation.',
-      errors: [{ path: '/assignments', message: 'must hold at most 10000 assignments' }],
-    });
+    expectExactProblem(response, oneViolation('/assignments', 'must hold at most 10000 assignments'));
   });
 
   it('10000 empty assignments, the most the policy allows, list the first 100 of 60000 missing fields', async () => {
@@ -149,11 +146,7 @@ describe('list limits reached exactly (MAX_ASSIGNMENTS 3, BATCH_MAX_UPDATES 2)',
 
   it('a batch of 3 updates is refused before its envelope is parsed', async () => {
     const response = await postJson(app(), '/realtime-delta/batch', { updates: [{}, {}, {}] }, ID_HEADER);
-    expectExactProblem(response, {
-      ...RULE_VIOLATION,
-      detail: '1 rule violation.',
-      errors: [{ path: '/updates', message: 'must hold at most 2 updates' }],
-    });
+    expectExactProblem(response, oneViolation('/updates', 'must hold at most 2 updates'));
   });
 
   it('an update of 4 empty assignments is refused in its result, the other answered', async () => {
