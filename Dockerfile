@@ -1,6 +1,9 @@
 # syntax=docker/dockerfile:1
+# Node.js 24 is an LTS line maintained until April 2028 (Node 20 reached its end of life in April 2026).
+# The code itself runs on Node 20.19 and newer (package.json "engines"); CI runs the built service
+# on the newest Node 24 as well (test/deploy/node-lts.test.ts).
 # Build stage: full install, compile TypeScript to dist/.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -9,12 +12,14 @@ COPY src ./src
 RUN npm run build
 
 # Runtime stage: production dependencies and the compiled service only, as a non-root user.
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The operator console's page and scripts, read once at start (src/http/routes/console.ts).
+COPY console ./console
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \

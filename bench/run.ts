@@ -1,119 +1,101 @@
-/** `npm run bench`: prints each benchmark's figures as Markdown tables. */
-import { cpus } from 'node:os';
-import { buildApp } from '../src/app.js';
-import { apiSchemas } from '../src/http/schemas/api.js';
-import { catalogOfOne, DEFAULT_POLICY_SETTINGS } from '../src/policy/index.js';
-import { benchBatch } from './batch.js';
-import { deltaInput, JOBS_IN_TURN } from './jobs.js';
-import { watchCpu } from './machine.js';
-import { PARTS, profileRequests } from './profile.js';
-import { benchQuote } from './quote.js';
-import { benchRealtimeDelta, ORIGINAL_MODEL_US } from './realtime-delta.js';
+/**
+ * `npm run bench`: the HTTP suite against the real server, then the in-process stages
+ * (stages.ts). `--http-only` stops after the HTTP suite. Prints Markdown; writes the plot of cost
+ * per worker to bench/cost-per-worker.svg.
+ */
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { deltaRing, quoteRing } from './http/bodies.js';
+import { benchHttpBatch } from './http/batch.js';
+import { benchCostPerWorker } from './http/cost-per-worker.js';
+import { compareWithFloor, recordTemplates, startFloor, type FloorComparison } from './http/fair-floor.js';
+import { benchFairness, HEAVY_WORKERS, QUOTES_PER_SEC } from './http/fairness.js';
+import { machineLine, mib, ms, rate, shortMachineLine, us } from './http/format.js';
+import { lineChartSvg } from './http/plot.js';
+import { pinLoadGenerator, startDivy } from './http/servers.js';
+
+const ROUNDS = 3;
+/** BENCH_ROUND_SECS shortens the rounds while the bench itself is being worked on. */
+const ROUND_SECS = Number(process.env['BENCH_ROUND_SECS'] ?? 3);
+const CONNECTIONS = 10;
+const PLOT_FILE = fileURLToPath(new URL('../../../bench/cost-per-worker.svg', import.meta.url));
 
 const started = Date.now();
-const watch = watchCpu();
-const settings = DEFAULT_POLICY_SETTINGS;
-// The app under its default settings, as `npm start` serves it, and its own request schemas.
-const app = await buildApp({ settings });
-await app.ready();
-const schemas = apiSchemas(catalogOfOne(settings));
-
-const deltas = await benchRealtimeDelta(app, schemas, settings);
-const quote = await benchQuote(app, schemas, settings);
-const batch = await benchBatch(app, settings);
-const PROFILED_WORKERS = 10_000;
-const profiledBodies = Array.from({ length: JOBS_IN_TURN }, (_, turn) => JSON.stringify(deltaInput(PROFILED_WORKERS, turn)));
-process.stderr.write(`profiling POST /realtime-delta, ${PROFILED_WORKERS} workers\n`);
-const profile = await profileRequests(app, '/realtime-delta', profiledBodies, 5);
-await app.close();
-const othersCpu = watch.othersShare();
-
-console.log(`## POST /realtime-delta, one request at a time (${JOBS_IN_TURN} distinct jobs per size, in turn)\n`);
-console.log('| workers | whole request | JSON parse | validation | policy | serialization | other | policy share of the whole |');
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const figure of deltas) {
-  console.log(
-    `| ${figure.workers} | ${time(figure.whole_us)} | ${time(figure.parse_us)} | ${time(figure.validation_us)} | ${time(figure.policy_us)} | ${time(figure.serialization_us)} | ${time(figure.other_us)} | ${percent(figure.policy_us / figure.whole_us)} |`,
-  );
+const pinned = pinLoadGenerator();
+// The suite measures what requests cost, so the server must not refuse any: shedding on event-loop
+// delay is off here (a 10000-worker request holds the loop for tens of milliseconds, and a busy
+// neighbour on this shared machine delays it too). npm run soak and bench:overload run the defaults.
+const divy = await startDivy({ SHED_MAX_EVENT_LOOP_DELAY_MS: '0' });
+const rssStart = divy.rssBytes();
+const quotes = quoteRing(64);
+const deltas8 = deltaRing(8, 64);
+const floor = await startFloor(await recordTemplates(divy, quotes, deltas8));
+let comparisons: FloorComparison[];
+try {
+  const run = { rounds: ROUNDS, round_secs: ROUND_SECS, connections: CONNECTIONS };
+  comparisons = [await compareWithFloor(divy, floor, quotes, 'POST /quote', run), await compareWithFloor(divy, floor, deltas8, 'POST /realtime-delta, 8 workers', run)];
+} finally {
+  await floor.stop();
 }
+const fairness = await benchFairness(divy, quotes, deltaRing(HEAVY_WORKERS, 4), ROUNDS, ROUND_SECS);
+const batch = await benchHttpBatch(divy, ROUNDS, ROUND_SECS);
+const costs = await benchCostPerWorker(divy, ROUNDS, ROUND_SECS);
+const rssEnd = divy.rssBytes();
+await divy.stop();
 
-console.log('\n### Shares of the whole request\n');
-console.log('| workers | JSON parse | validation | policy | serialization | other |');
+console.log(`## Over HTTP: Divy against a fair floor (${ROUNDS} alternating rounds of ${ROUND_SECS} s, ${CONNECTIONS} connections, closed loop)\n`);
+console.log('| request | Divy req/s | Divy p50 | Divy p99 | floor req/s | floor p50 | floor p99 | Divy / floor (req/s) |');
+console.log('| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const { label, divy: mine, floor: bare, throughput_ratio } of comparisons) {
+  console.log(`| ${label} | ${rate(mine.requests_per_sec)} | ${ms(mine.p50_ms)} | ${ms(mine.p99_ms)} | ${rate(bare.requests_per_sec)} | ${ms(bare.p50_ms)} | ${ms(bare.p99_ms)} | ${throughput_ratio.toFixed(2)} |`);
+}
+const failures = comparisons.reduce((sum, { divy: mine, floor: bare }) => sum + mine.non2xx + mine.errors + bare.non2xx + bare.errors, 0);
+console.log(`\nNon-2xx answers and errors in these rounds: ${failures}.`);
+
+console.log(`\n## Fairness: ${QUOTES_PER_SEC} quotes/s (open loop, timed from when due), alone and beside back-to-back ${HEAVY_WORKERS}-worker deltas, ${ROUNDS} alternating rounds of ${ROUND_SECS} s each\n`);
+console.log('| | requests | p50 | p99 | shed (503) | failed otherwise |');
+console.log('| :--- | ---: | ---: | ---: | ---: | ---: |');
+for (const [label, figure] of [
+  ['quotes alone', fairness.quotes_alone],
+  ['quotes beside the heavy client', fairness.quotes_beside_heavy],
+  [`${HEAVY_WORKERS}-worker deltas (back to back)`, fairness.heavy],
+] as const) {
+  console.log(`| ${label} | ${figure.count} | ${ms(figure.p50_ms)} | ${ms(figure.p99_ms)} | ${figure.shed} | ${figure.failed} |`);
+}
+const heavyCost = costs.find((figure) => figure.workers === HEAVY_WORKERS)!;
+console.log(`\nThe response writer (JSON.stringify of the answer) costs ${us(heavyCost.writer_us_per_worker)} per worker at ${HEAVY_WORKERS} workers (${us(heavyCost.writer_us_per_worker * HEAVY_WORKERS)} a request).`);
+
+console.log(`\n## Over HTTP: POST /realtime-delta/batch of ${batch.updates_per_batch} ${batch.workers}-worker updates against single calls (${ROUNDS} alternating rounds)\n`);
+console.log('| single call | batch | per update in the batch | per update, batch / single |');
+console.log('| ---: | ---: | ---: | ---: |');
+console.log(`| ${us(batch.single_us)} | ${us(batch.batch_us)} | ${us(batch.per_update_us)} | ${batch.ratio.toFixed(2)}x |`);
+console.log('\nServer time per request: the inverse of closed-loop throughput with the server pinned to one core.');
+
+console.log(`\n## Over HTTP: cost per worker of POST /realtime-delta (${ROUNDS} rounds of ${ROUND_SECS} s, sizes in turn)\n`);
+console.log('| workers | req/s | server time per request | per worker | response writer per worker | answer |');
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const figure of deltas) {
-  const share = (micros: number) => percent(micros / figure.whole_us);
-  console.log(
-    `| ${figure.workers} | ${share(figure.parse_us)} | ${share(figure.validation_us)} | ${share(figure.policy_us)} | ${share(figure.serialization_us)} | ${share(figure.other_us)} |`,
-  );
+for (const figure of costs) {
+  console.log(`| ${figure.workers} | ${rate(figure.requests_per_sec)} | ${us(1e6 / figure.requests_per_sec)} | ${us(figure.request_us_per_worker)} | ${us(figure.writer_us_per_worker)} | ${(figure.response_bytes / 1000).toFixed(1)} kB |`);
 }
-
-console.log('\n### Per worker\n');
-console.log('| workers | whole request | JSON parse | validation | policy | serialization | other |');
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const figure of deltas) {
-  const perWorker = (micros: number) => time(micros / figure.workers);
-  console.log(
-    `| ${figure.workers} | ${perWorker(figure.whole_us)} | ${perWorker(figure.parse_us)} | ${perWorker(figure.validation_us)} | ${perWorker(figure.policy_us)} | ${perWorker(figure.serialization_us)} | ${perWorker(figure.other_us)} |`,
-  );
-}
-
-console.log('\n### Policy call against the original model, and the check on the stages\n');
-console.log('| workers | request body | response body | policy | original model | policy / original | four stages chained | sum of the four stages | whole request - chained | others\' CPU |');
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const figure of deltas) {
-  const original = ORIGINAL_MODEL_US[figure.workers]!;
-  const stages = figure.parse_us + figure.validation_us + figure.policy_us + figure.serialization_us;
-  console.log(
-    `| ${figure.workers} | ${bytes(figure.request_bytes)} | ${bytes(figure.response_bytes)} | ${time(figure.policy_us)} | ${time(original)} | ${(figure.policy_us / original).toFixed(2)}x | ${time(figure.chained_us)} | ${time(stages)} | ${time(figure.whole_us - figure.chained_us)} | ${cores(figure.others_cpu)} |`,
-  );
-}
-
-console.log(`\n## POST /quote, for reference (${JOBS_IN_TURN} distinct quotes, in turn)\n`);
-console.log('| whole request | JSON parse | validation | policy | serialization | other | policy share of the whole | others\' CPU |');
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-console.log(
-  `| ${time(quote.whole_us)} | ${time(quote.parse_us)} | ${time(quote.validation_us)} | ${time(quote.policy_us)} | ${time(quote.serialization_us)} | ${time(quote.other_us)} | ${percent(quote.policy_us / quote.whole_us)} | ${cores(quote.others_cpu)} |`,
+writeFileSync(
+  PLOT_FILE,
+  lineChartSvg({
+    title: 'POST /realtime-delta: cost per worker',
+    x_label: 'workers (log scale)',
+    y_label: 'microseconds per worker',
+    series: [
+      { name: 'whole request over HTTP (server time)', colour: '#1f77b4', points: costs.map((figure) => [figure.workers, figure.request_us_per_worker]) },
+      { name: 'response writer (JSON.stringify)', colour: '#d62728', points: costs.map((figure) => [figure.workers, figure.writer_us_per_worker]) },
+    ],
+    note: shortMachineLine(),
+  }),
 );
+console.log(`\nPlotted in bench/cost-per-worker.svg.`);
 
-console.log(`\n## POST /realtime-delta/batch: ${batch.updates_per_batch} updates of ${batch.workers} workers per request, against single calls\n`);
-console.log('| single call | batch | per update in the batch | per update, batch / single | batch body | others\' CPU |');
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
-console.log(
-  `| ${time(batch.single_us)} | ${time(batch.batch_us)} | ${time(batch.per_update_us)} | ${(batch.per_update_us / batch.single_us).toFixed(2)}x | ${bytes(batch.batch_request_bytes)} | ${cores(batch.others_cpu)} |`,
-);
+console.log(`\n## Server memory\n\nDivy's RSS: ${mib(rssStart)} before the suite, ${mib(rssEnd)} after it.`);
+console.log(`\n${machineLine(pinned)}; ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
-console.log(`\n## Where a ${PROFILED_WORKERS}-worker request's CPU time goes: V8's sampling profiler\n`);
-console.log('| part | share of the samples | per request, profiled |');
-console.log('| :--- | ---: | ---: |');
-for (const part of PARTS) {
-  const share = profile.shares.get(part)!;
-  console.log(`| ${part} | ${percent(share)} | ${time(share * profile.per_request_us)} |`);
-}
-console.log(
-  `\n${profile.requests} requests profiled, ${time(profile.per_request_us)} per request under the profiler; other processes took ${cores(profile.others_cpu)} meanwhile.`,
-);
-
-console.log(
-  `\nnode ${process.version}, ${cpus().length} CPUs, ${new Date().toISOString()}, ${((Date.now() - started) / 1000).toFixed(0)} s; other processes took ${cores(othersCpu)} of CPU meanwhile.`,
-);
-
-function time(micros: number): string {
-  if (Math.abs(micros) >= 1000) return `${(micros / 1000).toFixed(2)} ms`;
-  if (Math.abs(micros) >= 1) return `${micros.toFixed(2)} us`;
-  return `${(micros * 1000).toFixed(0)} ns`;
-}
-
-function percent(ratio: number): string {
-  return `${(ratio * 100).toFixed(1)}%`;
-}
-
-/** CPU taken by other processes, in cores (this machine has two). */
-function cores(share: number | null): string {
-  return share === null ? 'n/a' : `${share.toFixed(2)} cores`;
-}
-
-function bytes(count: number): string {
-  if (count >= 1e6) return `${(count / 1e6).toFixed(2)} MB`;
-  if (count >= 1e3) return `${(count / 1e3).toFixed(1)} kB`;
-  return `${count.toFixed(0)} B`;
+if (!process.argv.includes('--http-only')) {
+  console.log('');
+  await import('./stages.js');
 }

@@ -11,13 +11,16 @@ import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-z
 import { requireBearerTokens, type TokenGrant } from './http/auth.js';
 import { connectionGuard, connectionLimits, connectionServerOptions, type ConnectionLimits } from './http/connection-limits.js';
 import { DOCS_PREFIX, openapiOptions } from './http/openapi.js';
-import { parseJsonKeepingReceivedBody } from './http/json-body.js';
-import { bodyLimitBytesFor } from './http/limits.js';
-import { handleError, handleFrameworkError, handleNotFound, PROBLEM_TYPES, sendProblem } from './http/problem.js';
+import { parseJsonKeepingReceivedBody, type BodyOffload } from './http/json-body.js';
+import { BATCH_MAX_UPDATES_DEFAULT, bodyLimitBytesFor } from './http/limits.js';
+import { SHED_RETRY_AFTER_S_DEFAULT, shedLoad, type LoadShedding } from './http/load-shedding.js';
+import { offloadLargeBodies, passingOffloadedAnswers, type Offload } from './http/offload/pool.js';
+import { handleError, handleFrameworkError, handleNotFound, NOT_READY_PROBLEM, PROBLEM_TYPES, sendProblem, SHUTTING_DOWN_PROBLEM } from './http/problem.js';
 import { limitRequestRate } from './http/rate-limit.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
-import { createMetrics, instrumentApp } from './http/metrics.js';
+import { createMetrics, instrumentApp, type Metrics } from './http/metrics.js';
 import { RequestLogController } from './http/request-log.js';
+import { consoleRoutes } from './http/routes/console.js';
 import { consumptionRoutes } from './http/routes/consumption.js';
 import { contributionRoutes } from './http/routes/contribution.js';
 import { jwksRoutes } from './http/routes/jwks.js';
@@ -47,6 +50,10 @@ export interface AppOptions {
   readonly auth_tokens?: readonly TokenGrant[] | undefined;
   /** Most requests per minute per token (per IP without auth); none means no limit. */
   readonly rate_limit_per_min?: number | undefined;
+  /** When to shed load with 503s (src/http/load-shedding.ts); none means never (the server's config turns it on). */
+  readonly load_shedding?: LoadShedding | undefined;
+  /** Large jobs answered in a worker-thread pool (src/http/offload/pool.ts); none, or 0 threads, answers all inline. */
+  readonly offload?: Omit<Offload, 'retry_after_s'> | undefined;
 }
 
 /** The apps told to stop being ready (see markNotReady). */
@@ -85,7 +92,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   }).withTypeProvider<ZodTypeProvider>();
 
   guard.install(app);
-  app.setValidatorCompiler(validatorCompiler);
+  // A body the offload pool answered was validated there, by the same schema.
+  app.setValidatorCompiler(passingOffloadedAnswers(validatorCompiler));
   // Replies come from the policy, whose types the compiler already checks against the
   // schemas; validating each one again at run time would cost a third of the throughput.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -94,11 +102,13 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
   addRequestLifecycle(app);
-  parseJsonKeepingReceivedBody(app);
+  parseJsonKeepingReceivedBody(app, offloadIfEnabled(app, options, catalog, metrics));
   instrumentApp(app, metrics);
   // Before the routes: which routes sign is decided as each is declared.
   if (options.signing_key !== undefined) signAccountingAnswers(app, options.signing_key);
 
+  // The cheapest refusal first: a shed request costs no auth check, body read or validation.
+  if (options.load_shedding !== undefined) await shedLoad(app, options.load_shedding, metrics.countShed);
   // Helmet's default CSP suits Swagger UI, whose assets are all served from /docs/static.
   await app.register(helmet);
   // Before the rate limit, whose key is the caller the auth hook finds.
@@ -107,7 +117,14 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   if (options.rate_limit_per_min !== undefined) await limitRequestRate(app, options.rate_limit_per_min);
 
   const schemas = apiSchemas(catalog, options.batch_max_updates);
-  await app.register(swagger, openapiOptions(schemas.docs, { bearer_auth: options.auth_tokens !== undefined }));
+  await app.register(
+    swagger,
+    openapiOptions(schemas.docs, {
+      bearer_auth: options.auth_tokens !== undefined,
+      shedding_retry_after_s: options.load_shedding?.retry_after_s,
+      rate_limit_per_min: options.rate_limit_per_min,
+    }),
+  );
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
   const routeOptions = { catalog, schemas };
   await app.register(consumptionRoutes, routeOptions);
@@ -115,9 +132,18 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   await app.register(realtimeDeltaRoutes, routeOptions);
   await app.register(realtimeDeltaBatchRoutes, routeOptions);
   await app.register(serviceRoutes, routeOptions);
+  await app.register(consoleRoutes, routeOptions);
   await app.register(jwksRoutes, { ...routeOptions, signing_key: options.signing_key });
   await app.register(metricsRoutes, { ...routeOptions, metrics });
   return app;
+}
+
+/** The pool that answers large jobs (before the routes, whose hooks it adds to), when the options enable it. */
+function offloadIfEnabled(app: FastifyInstance, options: AppOptions, catalog: PolicyCatalog, metrics: Metrics): BodyOffload | undefined {
+  if (!options.offload?.threads) return undefined;
+  // A full queue is shed like an overloaded process, with the same Retry-After.
+  const retry_after_s = options.load_shedding?.retry_after_s ?? SHED_RETRY_AFTER_S_DEFAULT;
+  return offloadLargeBodies(app, { ...options.offload, retry_after_s }, catalog, options.batch_max_updates ?? BATCH_MAX_UPDATES_DEFAULT, metrics);
 }
 
 /** Request id on every reply, refusal of compressed bodies, and load shedding while closing. */
@@ -138,21 +164,11 @@ function addRequestLifecycle(app: FastifyInstance): void {
       });
     }
     if (notReadyApps.has(app) && !closing && request.routeOptions.url === '/readyz') {
-      return sendProblem(request, reply, {
-        type: PROBLEM_TYPES.unavailable,
-        title: 'Service Unavailable',
-        status: 503,
-        detail: 'The service is shutting down; it still serves requests until the listener closes, but takes no new traffic.',
-      });
+      return sendProblem(request, reply, NOT_READY_PROBLEM);
     }
     if (closing && request.routeOptions.url !== '/healthz') {
       reply.header('connection', 'close');
-      return sendProblem(request, reply, {
-        type: PROBLEM_TYPES.unavailable,
-        title: 'Service Unavailable',
-        status: 503,
-        detail: 'The service is shutting down; retry on another replica.',
-      });
+      return sendProblem(request, reply, SHUTTING_DOWN_PROBLEM);
     }
   });
 }

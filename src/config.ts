@@ -4,6 +4,7 @@
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import {
   connectionLimits,
@@ -16,8 +17,18 @@ import {
   type ConnectionLimits,
 } from './http/connection-limits.js';
 import { parseTokenPairs, type TokenGrant } from './http/auth.js';
+import {
+  SHED_MAX_EVENT_LOOP_DELAY_MS_DEFAULT,
+  SHED_RETRY_AFTER_S_DEFAULT,
+  SHED_SAMPLE_INTERVAL_MS_DEFAULT,
+  SHED_SAMPLE_INTERVAL_MS_MIN,
+  shedMaxHeapUsedBytesDefault,
+  type LoadShedding,
+} from './http/load-shedding.js';
+import { OFFLOAD_MIN_BODY_BYTES_DEFAULT, OFFLOAD_THREADS_MAX, offloadThreadsDefault } from './http/offload/pool.js';
 import { BATCH_MAX_UPDATES_CEILING, BATCH_MAX_UPDATES_DEFAULT, bodyLimitBytesFor } from './http/limits.js';
 import { createSchemaDocs } from './http/schemas/docs.js';
+import { WORKERS_MAX } from './cluster.js';
 import { policyCatalogFileSchema, policyFileSchema } from './http/schemas/policy-parameters.js';
 import {
   ASSIGNMENTS_MAX_CEILING,
@@ -52,6 +63,12 @@ export interface Config {
   readonly auth_tokens: readonly TokenGrant[] | undefined;
   /** Most requests per minute per token (per IP without auth); none means no limit. */
   readonly rate_limit_per_min: number | undefined;
+  /** Processes serving on the one port (WORKERS); above 1, a cluster primary runs them and serves nothing itself. */
+  readonly workers: number;
+  /** When to shed load with 503s. */
+  readonly load_shedding: LoadShedding;
+  /** Large jobs answered in a worker-thread pool: OFFLOAD_THREADS threads, bodies of OFFLOAD_MIN_BODY_BYTES and up. */
+  readonly offload: { readonly threads: number; readonly min_body_bytes: number };
 }
 
 
@@ -69,6 +86,13 @@ const integerSetting = (min: number, max: number) =>
     .regex(/^\d+$/, { error: `must be an integer from ${min} to ${max}` })
     .transform(Number)
     .refine((value) => value >= min && value <= max, { error: `must be an integer from ${min} to ${max}` });
+
+const WORKERS_RULE = `must be an integer from 1 to ${WORKERS_MAX}, or auto (one per available core, at most ${WORKERS_MAX})`;
+const workersSetting = z
+  .string()
+  .regex(/^(\d+|auto)$/, { error: WORKERS_RULE })
+  .transform((value) => (value === 'auto' ? Math.min(availableParallelism(), WORKERS_MAX) : Number(value)))
+  .refine((value) => value >= 1 && value <= WORKERS_MAX, { error: WORKERS_RULE });
 
 const EnvironmentSchema = z
   .object({
@@ -91,6 +115,13 @@ const EnvironmentSchema = z
     AUTH_TOKENS: z.string().optional(),
     AUTH_TOKENS_FILE: z.string().optional(),
     RATE_LIMIT_PER_MIN: integerSetting(1, 1_000_000).optional(),
+    SHED_MAX_EVENT_LOOP_DELAY_MS: integerSetting(0, TIMEOUT_MS_MAX).default(SHED_MAX_EVENT_LOOP_DELAY_MS_DEFAULT),
+    SHED_MAX_HEAP_USED_BYTES: integerSetting(0, Number.MAX_SAFE_INTEGER).optional(),
+    SHED_SAMPLE_INTERVAL_MS: integerSetting(SHED_SAMPLE_INTERVAL_MS_MIN, 60_000).default(SHED_SAMPLE_INTERVAL_MS_DEFAULT),
+    SHED_RETRY_AFTER_S: integerSetting(1, 3600).default(SHED_RETRY_AFTER_S_DEFAULT),
+    WORKERS: workersSetting.default(1),
+    OFFLOAD_THREADS: integerSetting(0, OFFLOAD_THREADS_MAX).optional(),
+    OFFLOAD_MIN_BODY_BYTES: integerSetting(0, 1024 ** 3).default(OFFLOAD_MIN_BODY_BYTES_DEFAULT),
   })
   .superRefine((env, context) => {
     if (env.AUTH_TOKENS !== undefined && env.AUTH_TOKENS_FILE !== undefined) {
@@ -143,6 +174,14 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     }),
     auth_tokens: readAuthTokens(env),
     rate_limit_per_min: env.RATE_LIMIT_PER_MIN,
+    workers: env.WORKERS,
+    load_shedding: {
+      max_event_loop_delay_ms: env.SHED_MAX_EVENT_LOOP_DELAY_MS,
+      max_heap_used_bytes: env.SHED_MAX_HEAP_USED_BYTES ?? shedMaxHeapUsedBytesDefault(),
+      sample_interval_ms: env.SHED_SAMPLE_INTERVAL_MS,
+      retry_after_s: env.SHED_RETRY_AFTER_S,
+    },
+    offload: { threads: env.OFFLOAD_THREADS ?? offloadThreadsDefault(), min_body_bytes: env.OFFLOAD_MIN_BODY_BYTES },
   };
 }
 

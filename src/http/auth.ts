@@ -4,7 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEM_TYPES, sendProblem } from './problem.js';
+import { PROBLEM_TYPES, sendProblem, type ProblemFields } from './problem.js';
 
 export const ROLES = ['coordinator', 'wallet', 'operator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -42,7 +42,11 @@ export const ROUTE_ACCESS: Readonly<Record<string, typeof OPEN | readonly Role[]
   '/policy': OPERATOR,
   '/policy/:version': OPERATOR,
   '/metrics': OPERATOR,
-  '/console': OPERATOR,
+  // The console's page and files hold no data and must load without a token, so that the page can
+  // ask for one; every call the page then makes (its examples included) needs an operator token.
+  '/console': OPEN,
+  '/console/static/*': OPEN,
+  '/console/examples': OPERATOR,
 };
 
 /** Who may call a route; `undefined` (no route matched, a 404) lets any known token through. */
@@ -107,23 +111,26 @@ export function requireBearerTokens(app: FastifyInstance, grants: readonly Token
 
 function unauthorized(request: FastifyRequest, reply: FastifyReply, missing: boolean): FastifyReply {
   reply.header('www-authenticate', WWW_AUTHENTICATE);
-  return sendProblem(request, reply, {
-    type: PROBLEM_TYPES.unauthorized,
-    title: 'Unauthorized',
-    status: 401,
-    detail: missing
-      ? 'This endpoint needs an Authorization: Bearer <token> header.'
-      : 'The bearer token is not one this service knows.',
-  });
+  return sendProblem(request, reply, unauthorizedProblem(missing));
 }
 
 function forbidden(request: FastifyRequest, reply: FastifyReply, role: Role): FastifyReply {
-  return sendProblem(request, reply, {
-    type: PROBLEM_TYPES.forbidden,
-    title: 'Forbidden',
-    status: 403,
-    detail: `A ${role} token may not call ${request.method} ${request.routeOptions.url ?? ''}.`,
-  });
+  return sendProblem(request, reply, forbiddenProblem(role, request.method, request.routeOptions.url ?? ''));
+}
+
+/** The 401 of a request without a token (`missing`), or with one the service does not know. */
+export function unauthorizedProblem(missing: boolean): ProblemFields {
+  return {
+    type: PROBLEM_TYPES.unauthorized,
+    title: 'Unauthorized',
+    status: 401,
+    detail: missing ? 'This endpoint needs an Authorization: Bearer <token> header.' : 'The bearer token is not one this service knows.',
+  };
+}
+
+/** The 403 of a known token whose role may not call `method route`. */
+export function forbiddenProblem(role: Role, method: string, route: string): ProblemFields {
+  return { type: PROBLEM_TYPES.forbidden, title: 'Forbidden', status: 403, detail: `A ${role} token may not call ${method} ${route}.` };
 }
 
 /** Said once at start, so that a deployment that forgot its tokens is not silently open. */

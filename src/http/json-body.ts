@@ -3,7 +3,7 @@
  * answer names the digest of exactly what the caller sent, not of a re-serialization.
  */
 import { isUtf8 } from 'node:buffer';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -40,36 +40,66 @@ export class ForbiddenKeyError extends Error {
   }
 }
 
+/** Fastify's own JSON parser, as this service configures it (see parseJsonKeepingReceivedBody). */
+export type JsonTextParser = ReturnType<FastifyInstance['getDefaultJsonParser']>;
+
 /**
- * Replaces Fastify's JSON parser with one that reads the body as bytes, keeps them, refuses
- * bytes that are not UTF-8, and hands their text to Fastify's own parser: malformed JSON and an
- * empty body fail with the same errors as before, and so with the same problem bodies. Fastify's
- * parser would refuse a prototype key without saying where it is; it is told to keep such keys
- * (JSON.parse makes them plain own properties, never prototypes) and they are refused here, by path.
+ * Hands a body of some requests to other code to answer (src/http/offload/): a promise of what
+ * becomes the request's body, or undefined to parse it here.
  */
-export function parseJsonKeepingReceivedBody(app: FastifyInstance): void {
-  const parseJson = app.getDefaultJsonParser('ignore', 'ignore');
+export type BodyOffload = (request: FastifyRequest, body: Buffer) => Promise<unknown> | undefined;
+
+/**
+ * Replaces Fastify's JSON parser with one that reads the body as bytes, keeps them, and parses
+ * them with readReceivedJson, unless `offload` takes the body.
+ */
+export function parseJsonKeepingReceivedBody(app: FastifyInstance, offload?: BodyOffload): void {
+  const parseJson = jsonTextParserOf(app);
   // Declared up front, so that every request object has the same shape.
   app.decorateRequest('received_body', undefined);
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
     request.received_body = body;
-    if (!isUtf8(body)) {
-      done(new InvalidEncodingError(), undefined);
+    const offloaded = offload?.(request, body);
+    if (offloaded !== undefined) {
+      offloaded.then((value) => done(null, value), (error: Error) => done(error, undefined));
       return;
     }
-    const text = body.toString('utf8');
-    parseJson(request, text, (error, value) => {
-      if (error) {
-        done(error, undefined);
-        return;
-      }
-      // Only a body that spells such a key, plainly or in \u escapes, is walked.
-      const forbidden = MAY_HOLD_FORBIDDEN_KEY.test(text) ? forbiddenKeyPath(value, '') : undefined;
-      if (forbidden === undefined) done(null, value);
-      else done(new ForbiddenKeyError(forbidden), undefined);
-    });
+    try {
+      done(null, readReceivedJson(body, parseJson));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
   });
+}
+
+/**
+ * Fastify's parser for the text, told to keep prototype keys: JSON.parse makes them plain own
+ * properties, never prototypes, and readReceivedJson refuses them by path (Fastify's parser
+ * would refuse them without saying where they are).
+ */
+export function jsonTextParserOf(app: FastifyInstance): JsonTextParser {
+  return app.getDefaultJsonParser('ignore', 'ignore');
+}
+
+/**
+ * The value of a JSON body as received: bytes that are not UTF-8 are refused, malformed JSON and
+ * an empty body fail with Fastify's own errors (and so with the same problem bodies), and a key
+ * that could rewrite prototypes is refused by path. Throws those errors.
+ */
+export function readReceivedJson(body: Buffer, parseJson: JsonTextParser): unknown {
+  if (!isUtf8(body)) throw new InvalidEncodingError();
+  const text = body.toString('utf8');
+  // Fastify's parser calls back at once; it catches what its callback throws, so nothing is thrown there.
+  let parsed: { error: Error | null; value?: unknown } = { error: null };
+  parseJson(undefined as never, text, (error, value) => {
+    parsed = { error, value };
+  });
+  if (parsed.error) throw parsed.error;
+  // Only a body that spells such a key, plainly or in \u escapes, is walked.
+  const forbidden = MAY_HOLD_FORBIDDEN_KEY.test(text) ? forbiddenKeyPath(parsed.value, '') : undefined;
+  if (forbidden !== undefined) throw new ForbiddenKeyError(forbidden);
+  return parsed.value;
 }
 
 const MAY_HOLD_FORBIDDEN_KEY = /__proto__|constructor|\\u/;

@@ -16,6 +16,8 @@ export interface Metrics {
   readonly registry: Registry;
   /** Counts a problem answered outside any request, such as a connection-level refusal. */
   readonly countProblem: (type: string) => void;
+  /** Counts a request refused to shed load (src/http/load-shedding.ts). */
+  readonly countShed: () => void;
 }
 
 export function createMetrics(): Metrics {
@@ -27,7 +29,12 @@ export function createMetrics(): Metrics {
     labelNames: ['type'],
     registers: [registry],
   });
-  return { registry, countProblem: (type) => problems.inc({ type }) };
+  const shed = new Counter({
+    name: 'divy_shed_requests_total',
+    help: 'Requests refused with a 503 to shed load: the process was over its event-loop delay or heap threshold, or the offload queue was full.',
+    registers: [registry],
+  });
+  return { registry, countProblem: (type) => problems.inc({ type }), countShed: () => shed.inc() };
 }
 
 /** Instruments every route declared after this call, and the requests no route matches. */
@@ -47,12 +54,6 @@ export function instrumentApp(app: FastifyInstance, metrics: Metrics): void {
   const paid = new Counter({
     name: 'divy_credits_paid_total',
     help: "Credits answered as workers' payouts of those burns; a float sum, not the ledger.",
-    registers: [registry],
-  });
-  // Declared now so that dashboards and alerts can be written against it before shedding exists.
-  new Counter({
-    name: 'divy_shed_requests_total',
-    help: 'Requests refused to shed load. Always 0: the service does not shed load yet.',
     registers: [registry],
   });
 

@@ -8,6 +8,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { PolicyInputError, ReservationExceededError, type PolicyViolation } from '../policy/index.js';
 import { ForbiddenKeyError, InvalidEncodingError } from './json-body.js';
+import { OverloadedError } from './load-shedding.js';
 import { RateLimitedError } from './rate-limit.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 import { describeSchemaIssues, type DescribedIssues } from './schema-issues.js';
@@ -29,6 +30,8 @@ export const PROBLEM_TYPES = {
   forbidden: 'urn:divy:problem:forbidden',
   rateLimited: 'urn:divy:problem:rate-limited',
   unavailable: 'urn:divy:problem:shutting-down',
+  // Load shedding (src/http/load-shedding.ts).
+  overloaded: 'urn:divy:problem:overloaded',
   // Connection-level refusals, written by src/http/connection-limits.ts.
   requestTimeout: 'urn:divy:problem:request-timeout',
   headersTooLarge: 'urn:divy:problem:headers-too-large',
@@ -40,20 +43,49 @@ export const PROBLEM_TYPES = {
 /** A problem body before it names its request. */
 export type ProblemFields = Omit<Problem, 'request_id'>;
 
+/** /readyz while the replica drains, before its listener closes (src/app.ts). */
+export const NOT_READY_PROBLEM: ProblemFields = {
+  type: PROBLEM_TYPES.unavailable,
+  title: 'Service Unavailable',
+  status: 503,
+  detail: 'The service is shutting down; it still serves requests until the listener closes, but takes no new traffic.',
+};
+
+/** Any request but /healthz once the listener is closing (src/app.ts). */
+export const SHUTTING_DOWN_PROBLEM: ProblemFields = {
+  type: PROBLEM_TYPES.unavailable,
+  title: 'Service Unavailable',
+  status: 503,
+  detail: 'The service is shutting down; retry on another replica.',
+};
+
+/** The problem type each request was answered with, for its log line (src/http/request-log.ts). */
+const answeredProblemTypes = new WeakMap<FastifyRequest, string>();
+
+export function problemTypeOf(request: FastifyRequest): string | undefined {
+  return answeredProblemTypes.get(request);
+}
+
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemFields): FastifyReply {
+  answeredProblemTypes.set(request, problem.type);
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send({ ...problem, request_id: request.id });
 }
 
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const problem = clientProblem(error, request.body);
   if (problem !== undefined) return sendProblem(request, reply, problem);
-  request.log.error({ err: error }, 'request failed on a bug');
-  return sendProblem(request, reply, {
+  request.log.error({ err: error, problem_type: PROBLEM_TYPES.generic }, 'request failed on a bug');
+  return sendProblem(request, reply, internalError(request.id));
+}
+
+/** The answer to a bug: the request id to find it in the logs by, and nothing of the error. */
+export function internalError(request_id: string): ProblemFields {
+  return {
     type: PROBLEM_TYPES.generic,
     title: 'Internal Server Error',
     status: 500,
-    detail: `The service failed to answer; the failure is logged under request id ${request.id}.`,
-  });
+    detail: `The service failed to answer; the failure is logged under request id ${request_id}.`,
+  };
 }
 
 /** Fastify's own errors before routing, such as a URL that is not valid percent-encoding. */
@@ -88,6 +120,7 @@ export function clientProblem(error: unknown, body: unknown): ProblemFields | un
   if (error instanceof ForbiddenKeyError) return forbiddenKey(error);
   if (error instanceof InvalidEncodingError) return invalidEncoding();
   if (error instanceof RateLimitedError) return rateLimited(error);
+  if (error instanceof OverloadedError) return overloadedProblem(error.pressure, error.retry_after_s);
   return fastifyProblem(error);
 }
 
@@ -103,11 +136,25 @@ function forbiddenKey(error: ForbiddenKeyError): ProblemFields {
 
 /** Retry-After is set by the rate limiter itself, on the reply, before it throws. */
 function rateLimited(error: RateLimitedError): ProblemFields {
+  return rateLimitedProblem(error.per_minute, error.retry_after_seconds);
+}
+
+export function rateLimitedProblem(per_minute: number, retry_after_seconds: number): ProblemFields {
   return {
     type: PROBLEM_TYPES.rateLimited,
     title: 'Too Many Requests',
     status: 429,
-    detail: `More than ${error.per_minute} requests in a minute; retry after ${error.retry_after_seconds} s (Retry-After).`,
+    detail: `More than ${per_minute} requests in a minute; retry after ${retry_after_seconds} s (Retry-After).`,
+  };
+}
+
+/** Not the client's mistake, nor a bug: the answer tells the client when to come back. Retry-After is set by the shedding hook. */
+export function overloadedProblem(pressure: string, retry_after_s: number): ProblemFields {
+  return {
+    type: PROBLEM_TYPES.overloaded,
+    title: 'Service Unavailable',
+    status: 503,
+    detail: `The service is shedding load (${pressure} over its limit); retry after ${retry_after_s} s (Retry-After), or on another replica.`,
   };
 }
 

@@ -5,10 +5,12 @@
  * not, and fails the whole batch with a 500, as it fails a single request, rather than hide
  * among the results.
  */
-import { computeRealtimeDelta, priceByVersion, type PolicyCatalog, type RealtimeDelta } from '../policy/index.js';
-import { refuseOversizedAssignments, refuseOversizedBatch } from './list-limits.js';
-import { clientProblem, invalidRequest, type ProblemFields } from './problem.js';
-import { describeZodIssues } from './schema-issues.js';
+import type { PolicyCatalog, RealtimeDelta } from '../policy/index.js';
+import { refuseOversizedBatch } from './list-limits.js';
+import type { ProblemFields } from './problem.js';
+import { answerBody, realtimeDeltaAnswerer } from './route-answers.js';
+
+type RealtimeDeltaAnswerer = ReturnType<typeof realtimeDeltaAnswerer>;
 import type { Problem } from './schemas/problem.js';
 import type { RealtimeDeltaSchemas } from './schemas/realtime-delta.js';
 
@@ -29,25 +31,14 @@ export interface RealtimeDeltaBatch {
 /** One result per update, in order; a batch over `max_updates` is a rule violation of the whole. */
 export function answerRealtimeDeltaBatch(updates: readonly unknown[], batch: RealtimeDeltaBatch): RealtimeDeltaBatchResult[] {
   refuseOversizedBatch(updates, batch.max_updates);
-  return updates.map((update) => answerUpdate(update, batch));
+  const answerer = realtimeDeltaAnswerer(batch.catalog, batch.request);
+  return updates.map((update) => answerUpdate(update, answerer, batch));
 }
 
-function answerUpdate(update: unknown, batch: RealtimeDeltaBatch): RealtimeDeltaBatchResult {
-  try {
-    // As the single route's preValidation hook does, before the schema reads the elements.
-    refuseOversizedAssignments(batch.catalog, update);
-    const parsed = batch.request.safeParse(update);
-    if (!parsed.success) return refused(invalidRequest(describeZodIssues(parsed.error.issues, update)), batch.request_id);
-    return accounted(priceByVersion(batch.catalog, parsed.data.policy_version, (settings) => computeRealtimeDelta(parsed.data, settings)));
-  } catch (error) {
-    const problem = clientProblem(error, update);
-    if (problem === undefined) throw error;
-    return refused(problem, batch.request_id);
-  }
-}
-
-function accounted(delta: RealtimeDelta | null): RealtimeDeltaBatchResult {
-  return delta === null ? { status: 204 } : { status: 200, delta };
+function answerUpdate(update: unknown, answerer: RealtimeDeltaAnswerer, batch: RealtimeDeltaBatch): RealtimeDeltaBatchResult {
+  const outcome = answerBody(update, answerer, batch.request_id);
+  if ('problem' in outcome) return refused(outcome.problem, batch.request_id);
+  return 'answer' in outcome ? { status: 200, delta: outcome.answer } : { status: 204 };
 }
 
 function refused(problem: ProblemFields, request_id: string): RealtimeDeltaBatchResult {

@@ -61,6 +61,7 @@ const CALLS: readonly Call[] = [
   { method: 'GET', url: '/docs/static/swagger-initializer.js', roles: OPERATOR },
   { method: 'GET', url: '/policy', roles: OPERATOR },
   { method: 'GET', url: '/policy/divy-credit-1', roles: OPERATOR },
+  { method: 'GET', url: '/console/examples', roles: OPERATOR },
 ];
 
 // The detail names the route as declared; Swagger UI declares each of its assets as a route of its own.
@@ -131,6 +132,17 @@ describe('with AUTH_TOKENS: every route x role', () => {
     expect(response.statusCode).toBe(200);
   });
 
+  // The console's page and files hold no data; they load without a token so that the page can ask for one.
+  it.each([
+    ['/console', 'text/html; charset=utf-8'],
+    ['/console/static/console.js', 'text/javascript; charset=utf-8'],
+    ['/console/static/console.css', 'text/css; charset=utf-8'],
+  ])('GET %s stays open', async (url, contentType) => {
+    const response = await app().inject({ method: 'GET', url });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe(contentType);
+  });
+
   it('GET /.well-known/jwks.json stays open (a 404 without a signing key, not a 401)', async () => {
     const response = await app().inject({ method: 'GET', url: '/.well-known/jwks.json' });
     expect(response.statusCode).toBe(404);
@@ -163,7 +175,9 @@ describe('with AUTH_TOKENS: every route x role', () => {
 describe('the route table', () => {
   it('names every route, the missing ones included, and defaults to operators', () => {
     expect(accessOf('/metrics')).toEqual(['operator']);
-    expect(accessOf('/console')).toEqual(['operator']);
+    expect(accessOf('/console')).toBe('open');
+    expect(accessOf('/console/static/console.js')).toBe('open');
+    expect(accessOf('/console/examples')).toEqual(['operator']);
     expect(accessOf('/docs/static/swagger-ui.css')).toEqual(['operator']);
     expect(accessOf('/some-new-route')).toEqual(['operator']);
     expect(accessOf('/healthz')).toBe('open');

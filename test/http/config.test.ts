@@ -1,5 +1,7 @@
 /** loadConfig: defaults, overrides from the environment and a policy file, and clear failures. */
 import { generateKeyPairSync } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, type Config } from '../../src/config.js';
 import { CONTRIBUTION_EXAMPLE } from '../../src/http/schemas/examples.js';
@@ -55,7 +57,18 @@ const DEFAULT_CONFIG: Config = {
   connection_limits: { request_timeout_ms: 30_000, headers_timeout_ms: 10_000, keep_alive_timeout_ms: 5000, max_connections: 10_000 },
   auth_tokens: undefined,
   rate_limit_per_min: undefined,
+  workers: 1,
+  load_shedding: {
+    max_event_loop_delay_ms: 100,
+    // 90% of V8's heap limit, which depends on the machine.
+    max_heap_used_bytes: Math.floor(getHeapStatistics().heap_size_limit * 0.9),
+    sample_interval_ms: 100,
+    retry_after_s: 1,
+  },
+  // All cores but the one of the event loop, at least one.
+  offload: { threads: Math.max(1, availableParallelism() - 1), min_body_bytes: 32_768 },
 };
+const DEFAULT_SHEDDING = DEFAULT_CONFIG.load_shedding;
 const DEFAULT_LIMITS = DEFAULT_CONFIG.connection_limits;
 
 /** The ConfigError that loadConfig throws for `env`; fails the test if it throws nothing or something else. */
@@ -106,6 +119,20 @@ describe('loadConfig: the environment', () => {
     ['KEEP_ALIVE_TIMEOUT_MS', { KEEP_ALIVE_TIMEOUT_MS: '65000' }, { connection_limits: { ...DEFAULT_LIMITS, keep_alive_timeout_ms: 65_000 } }],
     ['MAX_CONNECTIONS', { MAX_CONNECTIONS: '5' }, { connection_limits: { ...DEFAULT_LIMITS, max_connections: 5 } }],
     ['MAX_CONNECTIONS=1000000', { MAX_CONNECTIONS: '1000000' }, { connection_limits: { ...DEFAULT_LIMITS, max_connections: 1_000_000 } }],
+    ['SHED_MAX_EVENT_LOOP_DELAY_MS', { SHED_MAX_EVENT_LOOP_DELAY_MS: '250' }, { load_shedding: { ...DEFAULT_SHEDDING, max_event_loop_delay_ms: 250 } }],
+    ['SHED_MAX_EVENT_LOOP_DELAY_MS=0 (never sheds on delay)', { SHED_MAX_EVENT_LOOP_DELAY_MS: '0' }, { load_shedding: { ...DEFAULT_SHEDDING, max_event_loop_delay_ms: 0 } }],
+    ['SHED_MAX_HEAP_USED_BYTES', { SHED_MAX_HEAP_USED_BYTES: '1073741824' }, { load_shedding: { ...DEFAULT_SHEDDING, max_heap_used_bytes: 1024 ** 3 } }],
+    ['SHED_MAX_HEAP_USED_BYTES=0 (never sheds on heap)', { SHED_MAX_HEAP_USED_BYTES: '0' }, { load_shedding: { ...DEFAULT_SHEDDING, max_heap_used_bytes: 0 } }],
+    ['SHED_SAMPLE_INTERVAL_MS=10', { SHED_SAMPLE_INTERVAL_MS: '10' }, { load_shedding: { ...DEFAULT_SHEDDING, sample_interval_ms: 10 } }],
+    ['SHED_SAMPLE_INTERVAL_MS=60000', { SHED_SAMPLE_INTERVAL_MS: '60000' }, { load_shedding: { ...DEFAULT_SHEDDING, sample_interval_ms: 60_000 } }],
+    ['SHED_RETRY_AFTER_S', { SHED_RETRY_AFTER_S: '5' }, { load_shedding: { ...DEFAULT_SHEDDING, retry_after_s: 5 } }],
+    ['WORKERS', { WORKERS: '4' }, { workers: 4 }],
+    ['WORKERS=64', { WORKERS: '64' }, { workers: 64 }],
+    ['WORKERS=auto (one per available core)', { WORKERS: 'auto' }, { workers: Math.min(availableParallelism(), 64) }],
+    ['OFFLOAD_THREADS', { OFFLOAD_THREADS: '3' }, { offload: { ...DEFAULT_CONFIG.offload, threads: 3 } }],
+    ['OFFLOAD_THREADS=0 (answers every request inline)', { OFFLOAD_THREADS: '0' }, { offload: { ...DEFAULT_CONFIG.offload, threads: 0 } }],
+    ['OFFLOAD_MIN_BODY_BYTES', { OFFLOAD_MIN_BODY_BYTES: '1048576' }, { offload: { ...DEFAULT_CONFIG.offload, min_body_bytes: 1024 ** 2 } }],
+    ['OFFLOAD_MIN_BODY_BYTES=0 (offloads every body)', { OFFLOAD_MIN_BODY_BYTES: '0' }, { offload: { ...DEFAULT_CONFIG.offload, min_body_bytes: 0 } }],
   ])('%s overrides its setting', (_name, env, expected) => {
     expect(loadConfig(env)).toStrictEqual({ ...DEFAULT_CONFIG, ...expected });
   });
@@ -159,6 +186,9 @@ describe('loadConfig: the environment', () => {
       HEADERS_TIMEOUT_MS: '',
       KEEP_ALIVE_TIMEOUT_MS: '',
       MAX_CONNECTIONS: '',
+      WORKERS: '',
+      OFFLOAD_THREADS: '',
+      OFFLOAD_MIN_BODY_BYTES: '',
     };
     expect(loadConfig(empty)).toStrictEqual(DEFAULT_CONFIG);
   });
@@ -206,6 +236,29 @@ describe('loadConfig: the environment', () => {
       { MAX_CONNECTIONS: '1000001' },
       'invalid configuration in the environment: MAX_CONNECTIONS: must be an integer from 1 to 1000000',
     ],
+    ...(
+      [
+        ['SHED_MAX_EVENT_LOOP_DELAY_MS', ['3600001', '-1', 'fast'], 'from 0 to 3600000'],
+        ['SHED_MAX_HEAP_USED_BYTES', ['9007199254740992', '1.5', '1e9'], 'from 0 to 9007199254740991'],
+        ['SHED_SAMPLE_INTERVAL_MS', ['9', '60001'], 'from 10 to 60000'],
+        ['SHED_RETRY_AFTER_S', ['0', '3601'], 'from 1 to 3600'],
+        ['OFFLOAD_THREADS', ['257', '-1', '1.5', 'auto'], 'from 0 to 256'],
+        ['OFFLOAD_MIN_BODY_BYTES', ['1073741825', '-1', '32k'], 'from 0 to 1073741824'],
+      ] as const
+    ).flatMap(([name, values, range]) =>
+      values.map((value): [string, NodeJS.ProcessEnv, string] => [
+        `${name}=${value}`,
+        { [name]: value },
+        `invalid configuration in the environment: ${name}: must be an integer ${range}`,
+      ]),
+    ),
+    ...['0', '65', '1.5', '-2', 'AUTO', 'all'].map(
+      (value): [string, NodeJS.ProcessEnv, string] => [
+        `WORKERS=${value}`,
+        { WORKERS: value },
+        'invalid configuration in the environment: WORKERS: must be an integer from 1 to 64, or auto (one per available core, at most 64)',
+      ],
+    ),
     [
       'HEADERS_TIMEOUT_MS above REQUEST_TIMEOUT_MS',
       { REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '5001' },

@@ -52,6 +52,18 @@ describe('Swagger UI at /docs', () => {
     expect(document.info.title).toBe('Divy credit accounting');
   });
 
+  it('the description Swagger UI shows links to the operator console, a page the service serves', async () => {
+    const response = await app().inject({ method: 'GET', url: '/docs/json' });
+    const { description } = response.json<{ info: { description: string } }>().info;
+    const links = [...description.matchAll(/\[([^\]]+)\]\(([^)]+)\)/g)].map((match) => ({ text: match[1], href: match[2] }));
+    expect(links).toStrictEqual([{ text: 'operator console', href: '/console' }]);
+    // Swagger UI resolves the link against /docs: the same origin's /console.
+    const target = new URL(links[0]!.href!, 'http://service.invalid/docs');
+    const page = await app().inject({ method: 'GET', url: target.pathname });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+  });
+
   it('an unknown docs asset is a 404', async () => {
     const response = await app().inject({ method: 'GET', url: '/docs/static/nope.js' });
     expect(response.statusCode).toBe(404);

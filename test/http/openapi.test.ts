@@ -1,6 +1,8 @@
 /** The committed OpenAPI document: current, valid, complete, and the one the service serves. */
 import SwaggerParser from '@apidevtools/swagger-parser';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { workerCreditsCsv } from '../../src/http/csv.js';
 import { openapiDocument } from '../../src/http/openapi-document.js';
 import {
   CONTRIBUTION_EXAMPLE,
@@ -9,6 +11,10 @@ import {
   REALTIME_DELTA_EXAMPLE,
   SETTLE_EXAMPLE,
 } from '../../src/http/schemas/examples.js';
+import { EXAMPLE_REQUEST_ID } from '../../src/http/schemas/problem-examples.js';
+import { computeContribution, computeRealtimeDelta } from '../../src/policy/index.js';
+import { parseCreditAmount } from '../../src/policy/credit-units.js';
+import { decimalFields, decimalFieldsWithoutTheirExample } from '../support/decimal-fields.js';
 import { useApp } from '../support/http.js';
 import {
   committedDocumentText,
@@ -51,7 +57,12 @@ const POST_EXAMPLES: Record<string, unknown> = {
   '/realtime-delta/batch': REALTIME_DELTA_BATCH_EXAMPLE,
 };
 
-const PROBLEM_CONTENT = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
+/** The problem+json media type of a documented response, with its example. */
+function problemMedia(path: string, method: string, status: string): { schema: Schema; example: { type: string; status: number } } {
+  const media = committed.paths[path]?.[method]?.responses[status]?.content?.['application/problem+json'];
+  expect(media, `${method.toUpperCase()} ${path} ${status}`).toBeDefined();
+  return media as unknown as { schema: Schema; example: { type: string; status: number } };
+}
 const U32 = 2 ** 32 - 1;
 
 describe('openapi/openapi.json', () => {
@@ -131,15 +142,19 @@ describe('openapi/openapi.json', () => {
     ]);
   });
 
-  it('lists the 400, 413, 422 and 500 problems of every POST as application/problem+json', () => {
+  it('lists the 400, 413, 422 and 500 problems of every POST as application/problem+json, each with an example of its own status', () => {
     for (const { path, operation } of operations(committed).filter(({ method }) => method === 'post')) {
       for (const status of ['400', '413', '422', '500']) {
         const response = operation.responses[status];
         expect(response?.description, `${path} ${status}`).toBeTruthy();
-        expect(response?.content, `${path} ${status}`).toEqual({
-          'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
-        });
+        expect(Object.keys(response?.content ?? {}), `${path} ${status}`).toEqual(['application/problem+json']);
+        const media = problemMedia(path, 'post', status);
+        expect(media.schema, `${path} ${status}`).toEqual({ $ref: '#/components/schemas/Problem' });
+        expect(media.example, `${path} ${status}`).toMatchObject({ status: Number(status), request_id: EXAMPLE_REQUEST_ID });
       }
+      // Three kinds of problem, three examples: not one example shown for every status.
+      const types = ['400', '413', '422', '500'].map((status) => problemMedia(path, 'post', status).example.type);
+      expect(new Set(types).size, path).toBe(4);
     }
   });
 
@@ -149,7 +164,18 @@ describe('openapi/openapi.json', () => {
     expect(delta?.description).toBeTruthy();
     expect(committed.paths['/readyz']?.['get']?.responses['503']).toEqual({
       description: 'The service is shutting down.',
-      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      content: {
+        'application/problem+json': {
+          schema: { $ref: '#/components/schemas/Problem' },
+          example: {
+            type: 'urn:divy:problem:shutting-down',
+            title: 'Service Unavailable',
+            status: 503,
+            detail: 'The service is shutting down; it still serves requests until the listener closes, but takes no new traffic.',
+            request_id: EXAMPLE_REQUEST_ID,
+          },
+        },
+      },
     });
   });
 
@@ -182,10 +208,22 @@ describe('openapi/openapi.json', () => {
       .filter(({ operation }) => operation.responses['409'] !== undefined)
       .map(({ method, path }) => `${method.toUpperCase()} ${path}`);
     expect(withConflict.sort()).toEqual(['POST /realtime-delta', 'POST /settle']);
-    for (const path of ['/realtime-delta', '/settle']) {
+    for (const [path, field] of [['/realtime-delta', 'frontier_completion_tokens'], ['/settle', 'actual_completion_tokens']] as const) {
       expect(committed.paths[path]?.['post']?.responses['409'], path).toStrictEqual({
         description: 'The job goes past its reservation: `errors` names the count and by how many tokens.',
-        content: PROBLEM_CONTENT,
+        content: {
+          'application/problem+json': {
+            schema: { $ref: '#/components/schemas/Problem' },
+            example: {
+              type: 'urn:divy:problem:reservation-exceeded',
+              title: 'The job goes past its reservation',
+              status: 409,
+              detail: `${field} goes 44 tokens past reserved_completion_tokens (256); reserve more before burning more.`,
+              errors: [{ path: `/${field}`, message: 'must be at most reserved_completion_tokens (256): 44 tokens too many' }],
+              request_id: EXAMPLE_REQUEST_ID,
+            },
+          },
+        },
       });
     }
   });
@@ -198,7 +236,18 @@ describe('openapi/openapi.json', () => {
     expect(operation.responses['200']!['content']).toStrictEqual({ 'application/json': { schema: { $ref: '#/components/schemas/PolicyVersion' } } });
     expect(operation.responses['404']).toStrictEqual({
       description: 'No policy has that version; the detail lists the known ones.',
-      content: PROBLEM_CONTENT,
+      content: {
+        'application/problem+json': {
+          schema: { $ref: '#/components/schemas/Problem' },
+          example: {
+            type: 'urn:divy:problem:not-found',
+            title: 'Not Found',
+            status: 404,
+            detail: 'No policy has version "divy-credit-0"; the known versions are divy-credit-1.',
+            request_id: EXAMPLE_REQUEST_ID,
+          },
+        },
+      },
     });
     const version = component(committed, 'PolicyVersion');
     expect(Object.keys(properties(committed, version))).toEqual(['policy_version', 'credit_scale', 'max_assignments', 'parameters', 'current']);
@@ -242,6 +291,7 @@ describe('openapi/openapi.json', () => {
       type: 'string',
       description:
         'What the submitter can spend (credits, a decimal string of up to 24 digits and at most 9 fraction digits). With it the answer also says max_affordable_completion_tokens.',
+      pattern: '^[0-9]{1,24}(\\.[0-9]{1,9})?$',
       example: '700',
     });
     for (const path of ['/quote', '/settle', '/contribution', '/realtime-delta']) {
@@ -288,6 +338,118 @@ describe('openapi/openapi.json', () => {
     });
   });
 
+});
+
+describe('what Swagger UI shows', () => {
+  it('has no "Default Response": every response of every operation says what it is', () => {
+    expect(committedText).not.toContain('Default Response');
+    for (const { method, path, operation } of operations(committed)) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        expect(response.description.trim(), `${method} ${path} ${status}`).not.toBe('');
+        expect(response.description, `${method} ${path} ${status}`).not.toBe('Default Response');
+      }
+    }
+  });
+
+  it('describes the 200 body of every GET endpoint', () => {
+    const gets = operations(committed).filter(({ method }) => method === 'get');
+    expect(gets.map(({ path }) => path).sort()).toEqual(['/.well-known/jwks.json', '/healthz', '/metrics', '/policy', '/policy/{version}', '/readyz']);
+    for (const { path, operation } of gets) {
+      const ok = operation.responses['200'];
+      expect(ok?.description, path).toMatch(/^[A-Z].+\.$/);
+      const content = Object.values(ok?.content ?? {});
+      expect(content.length, path).toBe(1);
+      expect(content[0]!.schema, path).toBeDefined();
+    }
+    const health = (path: string) => committed.paths[path]?.['get']?.responses['200']?.content?.['application/json'] as unknown;
+    expect(health('/healthz')).toStrictEqual({ schema: { $ref: '#/components/schemas/Health' }, example: { status: 'ok' } });
+    expect(health('/readyz')).toStrictEqual({ schema: { $ref: '#/components/schemas/Health' }, example: { status: 'ready' } });
+  });
+
+  it('gives every documented problem an example of its own status and type', () => {
+    let problems = 0;
+    for (const { method, path, operation } of operations(committed)) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        const media = response.content?.['application/problem+json'];
+        if (Number(status) < 400) {
+          expect(media, `${method} ${path} ${status}`).toBeUndefined();
+          continue;
+        }
+        problems++;
+        const example = (media as { example?: { type?: string; status?: number; request_id?: string } } | undefined)?.example;
+        expect(example?.status, `${method} ${path} ${status}`).toBe(Number(status));
+        expect(example?.type, `${method} ${path} ${status}`).toMatch(/^(urn:divy:problem:[a-z-]+|about:blank)$/);
+        expect(example?.request_id, `${method} ${path} ${status}`).toBe(EXAMPLE_REQUEST_ID);
+      }
+    }
+    // 5 POST routes x (400, 413, 422, 500), two 409s, two 404s, one 503.
+    expect(problems).toBe(25);
+  });
+
+  it('gives every decimal-string field an example that matches its own pattern', () => {
+    const fields = decimalFields(committed);
+    // The 19 credit amounts of the answers, and budget_credits of POST /quote.
+    expect(fields.length).toBe(20);
+    expect(decimalFieldsWithoutTheirExample(committed)).toEqual([]);
+    expect(fields.map(({ example }) => example)).toContain('700');
+    // The walk is not vacuous: a dropped example and a regex-made one are both found.
+    const broken = structuredClone(committed);
+    const credits = (broken.components.schemas['WorkerCredit']!['properties'] as Record<string, Schema>)['credits']!;
+    credits['example'] = '12.5';
+    const budget = property(broken, requestBody(broken, '/quote'), 'budget_credits');
+    delete budget['example'];
+    expect(decimalFieldsWithoutTheirExample(broken).sort()).toEqual([
+      '/components/schemas/WorkerCredit/properties/credits',
+      '/paths/~1quote/post/requestBody/content/application~1json/schema/properties/budget_credits',
+    ]);
+  });
+
+  it('documents the budget_credits pattern as the policy reads amounts', () => {
+    const pattern = new RegExp(property(committed, requestBody(committed, '/quote'), 'budget_credits')['pattern'] as string);
+    const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max });
+    const amount = fc.oneof(
+      fc.tuple(digits(0, 26), fc.constantFrom('', '.'), digits(0, 11)).map(([whole, point, fraction]) => `${whole}${point}${fraction}`),
+      fc.string({ maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(amount, (text) => {
+        expect(pattern.test(text), text).toBe(parseCreditAmount(text, 9) !== undefined);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('answers /contribution and /realtime-delta as JSON or CSV, JSON first, and every other POST as JSON only', () => {
+    const mediaTypes = Object.fromEntries(
+      operations(committed)
+        .filter(({ method }) => method === 'post')
+        .map(({ path, operation }) => [path, Object.keys(operation.responses['200']?.content ?? {})]),
+    );
+    expect(mediaTypes).toStrictEqual({
+      '/quote': ['application/json'],
+      '/settle': ['application/json'],
+      '/contribution': ['application/json', 'text/csv; charset=utf-8'],
+      '/realtime-delta': ['application/json', 'text/csv; charset=utf-8'],
+      '/realtime-delta/batch': ['application/json'],
+    });
+    const csv = (path: string) => committed.paths[path]?.['post']?.responses['200']?.content?.['text/csv; charset=utf-8'] as unknown as { schema: Schema; example: string };
+    expect(csv('/contribution').example).toBe(workerCreditsCsv(computeContribution(CONTRIBUTION_EXAMPLE).assignments));
+    expect(csv('/realtime-delta').example).toBe(workerCreditsCsv(computeRealtimeDelta(REALTIME_DELTA_EXAMPLE)!.contribution.assignments));
+    for (const path of ['/contribution', '/realtime-delta']) {
+      expect(csv(path).schema['type'], path).toBe('string');
+      expect(csv(path).schema['description'], path).toMatch(/^With Accept: text\/csv preferred: one record per worker/);
+      expect(committed.paths[path]?.['post']?.responses['200']?.content?.['application/json']?.schema, path).toStrictEqual({
+        $ref: `#/components/schemas/${path === '/contribution' ? 'Contribution' : 'RealtimeDelta'}`,
+      });
+    }
+  });
+
+  it('links the operator console from the description Swagger UI shows at the top', () => {
+    const { description } = (committed as unknown as { info: { description: string } }).info;
+    expect(description).toContain('[operator console](/console)');
+    // One markdown link, to the service's own page.
+    expect([...description.matchAll(/\]\(([^)]*)\)/g)].map((match) => match[1])).toEqual(['/console']);
+  });
 });
 
 describe('the document the default app serves', () => {

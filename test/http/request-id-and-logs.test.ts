@@ -66,6 +66,7 @@ interface LogLine {
   readonly url?: string;
   readonly status_code?: number;
   readonly response_time_ms?: number;
+  readonly problem_type?: string;
   readonly err?: { readonly message: string };
 }
 
@@ -93,7 +94,7 @@ describe('request logs', () => {
     expect(lines).toEqual([]);
   });
 
-  it('writes exactly one "request completed" line per request, with id, method, url, status and time', async () => {
+  it('writes exactly one "request completed" line per request, with id, method, url, status, time and any problem type', async () => {
     const requests = [
       { id: 'log-1', send: () => app().inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'log-1' } }) },
       { id: 'log-2', send: () => postJson(app(), '/quote', QUOTE_EXAMPLE, { 'x-request-id': 'log-2' }) },
@@ -105,12 +106,14 @@ describe('request logs', () => {
 
     const entries = logged();
     expect(entries).toHaveLength(requests.length);
-    expect(entries.map(({ request_id, method, url, status_code, msg, level }) => ({ request_id, method, url, status_code, msg, level }))).toEqual([
-      { request_id: 'log-1', method: 'GET', url: '/healthz', status_code: 200, msg: 'request completed', level: 30 },
-      { request_id: 'log-2', method: 'POST', url: '/quote', status_code: 200, msg: 'request completed', level: 30 },
-      { request_id: 'log-3', method: 'POST', url: '/quote', status_code: 400, msg: 'request completed', level: 30 },
-      { request_id: 'log-4', method: 'GET', url: '/policy', status_code: 200, msg: 'request completed', level: 30 },
-      { request_id: 'log-5', method: 'DELETE', url: '/quote', status_code: 404, msg: 'request completed', level: 30 },
+    expect(
+      entries.map(({ request_id, method, url, status_code, problem_type, msg, level }) => ({ request_id, method, url, status_code, problem_type, msg, level })),
+    ).toEqual([
+      { request_id: 'log-1', method: 'GET', url: '/healthz', status_code: 200, problem_type: undefined, msg: 'request completed', level: 30 },
+      { request_id: 'log-2', method: 'POST', url: '/quote', status_code: 200, problem_type: undefined, msg: 'request completed', level: 30 },
+      { request_id: 'log-3', method: 'POST', url: '/quote', status_code: 400, problem_type: 'urn:divy:problem:invalid-request', msg: 'request completed', level: 30 },
+      { request_id: 'log-4', method: 'GET', url: '/policy', status_code: 200, problem_type: undefined, msg: 'request completed', level: 30 },
+      { request_id: 'log-5', method: 'DELETE', url: '/quote', status_code: 404, problem_type: 'urn:divy:problem:not-found', msg: 'request completed', level: 30 },
     ]);
     // The query string, which may carry a secret, is in no line.
     expect(lines.join('\n')).not.toContain('secret-1');
@@ -127,15 +130,17 @@ describe('request logs', () => {
     expect(entries[0]).toMatchObject({ request_id: response.headers['x-request-id'], url: '/readyz', status_code: 200 });
   });
 
-  it('logs a bug in full under the request id, besides the one completion line', async () => {
+  it('logs a bug in full under the request id and problem type, besides the one completion line, at error level', async () => {
     const response = await app().inject({ method: 'GET', url: '/boom', headers: { 'x-request-id': 'log-bug' } });
     expect(response.statusCode).toBe(500);
     const entries = logged();
     expect(entries).toHaveLength(2);
     const failure = entries.find((entry) => entry.msg === 'request failed on a bug');
-    expect(failure).toMatchObject({ level: 50, request_id: 'log-bug', err: { message: 'secret internals' } });
-    const completions = entries.filter((entry) => entry.msg === 'request completed');
-    expect(completions).toEqual([expect.objectContaining({ request_id: 'log-bug', method: 'GET', url: '/boom', status_code: 500 })]);
+    expect(failure).toMatchObject({ level: 50, request_id: 'log-bug', problem_type: 'about:blank', err: { message: 'secret internals' } });
+    const completions = entries.filter((entry) => entry.msg === 'request failed');
+    expect(completions).toEqual([
+      expect.objectContaining({ level: 50, request_id: 'log-bug', method: 'GET', url: '/boom', status_code: 500, problem_type: 'about:blank' }),
+    ]);
   });
 });
 

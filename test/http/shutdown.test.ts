@@ -2,37 +2,21 @@
  * The real process, `node dist/server.js` as the container runs it: it finishes in-flight requests
  * on SIGTERM, refuses new connections, and exits 0; a bad configuration exits 1 at once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { request, type IncomingMessage } from 'node:http';
+import { request } from 'node:http';
 import { connect } from 'node:net';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QUOTE_EXAMPLE } from '../../src/http/schemas/examples.js';
 import { quoteConsumption } from '../../src/policy/index.js';
 import { delay, waitFor } from '../support/raw-http.js';
+import { get, LISTENING, listeningPort, messages, NO_SHEDDING, postQuote, readBody, useServiceProcesses, withTimeout } from '../support/service-process.js';
 import { useTempDir } from '../support/temp-dir.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LISTENING = /^Server listening at http:\/\/127\.0\.0\.1:(\d+)$/;
-
-interface Server {
-  readonly child: ChildProcess;
-  /** Every stdout line so far (JSON log lines). */
-  readonly lines: string[];
-  readonly stderr: () => string;
-  readonly exited: Promise<number | null>;
-}
-
-const children: ChildProcess[] = [];
+const { start: startServer } = useServiceProcesses();
 
 /** Node processes started under npm, killed after each test should one outlive its npm. */
 const strayPids: number[] = [];
 
 afterEach(() => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
   for (const pid of strayPids.splice(0)) {
     if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   }
@@ -45,92 +29,6 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Waits for the listening line and returns the port (and the server's pid, from the log). */
-async function listeningPort(server: Server, timeoutMs = 10_000): Promise<{ port: number; pid: number }> {
-  await waitFor(() => messages(server.lines).some((line) => LISTENING.test(line.msg ?? '')), 'the listening line', timeoutMs).catch(
-    (error: Error) => {
-      throw new Error(`${error.message}; stderr: ${server.stderr()}`);
-    },
-  );
-  const listening = messages(server.lines).find((line) => LISTENING.test(line.msg ?? ''))!;
-  return { port: Number(LISTENING.exec(listening.msg!)![1]), pid: listening['pid'] as number };
-}
-
-/** One POST /quote over a fresh connection: its status, or the error code if the connection failed. */
-function postQuote(port: number): Promise<{ status: number } | { error: string }> {
-  const body = JSON.stringify(QUOTE_EXAMPLE);
-  return new Promise((resolve) => {
-    const outgoing = request(
-      { host: '127.0.0.1', port, method: 'POST', path: '/quote', agent: false, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } },
-      (response) => {
-        readBody(response).then(
-          () => resolve({ status: response.statusCode ?? 0 }),
-          (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }),
-        );
-      },
-    );
-    outgoing.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
-    outgoing.end(body);
-  });
-}
-
-function startServer(env: Record<string, string>, command: readonly string[] = [process.execPath, 'dist/server.js']): Server {
-  const child = spawn(command[0]!, command.slice(1), {
-    cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const lines: string[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, lines, stderr: () => stderr, exited };
-}
-
-function messages(lines: readonly string[]): { msg?: string; [key: string]: unknown }[] {
-  return lines.flatMap((line) => {
-    try {
-      return [JSON.parse(line) as { msg?: string }];
-    } catch {
-      return [];
-    }
-  });
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function readBody(response: IncomingMessage): Promise<string> {
-  response.setEncoding('utf8');
-  let body = '';
-  for await (const chunk of response) body += chunk as string;
-  return body;
-}
-
-/** One GET over a fresh connection (no keep-alive, so nothing lingers to hold the server open). */
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const outgoing = request({ host: '127.0.0.1', port, path, agent: false }, (response) => {
-      readBody(response).then((body) => resolve({ status: response.statusCode ?? 0, body }), reject);
-    });
-    outgoing.on('error', reject);
-    outgoing.end();
-  });
 }
 
 /** Resolves with the error code of a connection attempt that fails; rejects if it connects. */
@@ -147,7 +45,7 @@ function connectionFailure(port: number): Promise<string> {
 
 describe('the server process', () => {
   it('on SIGTERM finishes the in-flight request, refuses new connections and exits 0', async () => {
-    const server = startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '5000' });
+    const server = startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...NO_SHEDDING, SHUTDOWN_GRACE_MS: '5000' });
 
     await waitFor(() => messages(server.lines).some((line) => LISTENING.test(line.msg ?? '')), 'the listening line', 10_000).catch(
       (error: Error) => {
@@ -217,7 +115,7 @@ describe('the server process', () => {
   it('on SIGTERM under load: /readyz 503 during the drain while requests are served, every request sent before the signal answered 200, exit 0', async () => {
     const DRAIN = 1500;
     const GRACE = 3000;
-    const server = startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_DRAIN_MS: String(DRAIN), SHUTDOWN_GRACE_MS: String(GRACE) });
+    const server = startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...NO_SHEDDING, SHUTDOWN_DRAIN_MS: String(DRAIN), SHUTDOWN_GRACE_MS: String(GRACE) });
     const { port } = await listeningPort(server);
     expect(await withTimeout(get(port, '/readyz'), 5000, 'GET /readyz')).toMatchObject({ status: 200 });
 
@@ -268,7 +166,7 @@ describe('the server process', () => {
   it('a client that never finishes its body does not hold the exit: its connection is closed after the grace period and the exit is 0', async () => {
     const DRAIN = 300;
     const GRACE = 1000;
-    const server = startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_DRAIN_MS: String(DRAIN), SHUTDOWN_GRACE_MS: String(GRACE) });
+    const server = startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...NO_SHEDDING, SHUTDOWN_DRAIN_MS: String(DRAIN), SHUTDOWN_GRACE_MS: String(GRACE) });
     const { port } = await listeningPort(server);
 
     const body = JSON.stringify(QUOTE_EXAMPLE);
@@ -303,7 +201,7 @@ describe('the server process', () => {
     // `--ignore-scripts` skips only prestart (the build global-setup already ran; a second tsc
     // rewriting dist/ could race the other process tests); start itself runs as `npm start` runs it.
     const server = startServer(
-      { HOME: process.env['HOME'] ?? '/tmp', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_GRACE_MS: '2000' },
+      { HOME: process.env['HOME'] ?? '/tmp', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...NO_SHEDDING, SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_GRACE_MS: '2000' },
       ['npm', 'start', '--ignore-scripts'],
     );
     const { port, pid } = await listeningPort(server, 20_000);

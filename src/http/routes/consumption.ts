@@ -4,7 +4,7 @@ import { assignmentLimitHook } from '../list-limits.js';
 import type { RouteOptions } from './options.js';
 
 export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
-  const { consumption, settlement, problems } = schemas;
+  const { consumption, settlement } = schemas;
   app.post(
     '/quote',
     {
@@ -14,7 +14,7 @@ export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
         description:
           'Prices the prompt tokens plus the requested completion tokens, scaled by model size. Wallet services reserve this amount before the job runs. With budget_credits it also says how many completion tokens the budget affords.',
         body: consumption.quoteRequest,
-        response: { 200: consumption.quoteResponse, ...problems.bodyResponses },
+        response: { 200: consumption.quoteResponse, ...consumption.quoteProblemResponses },
       },
     },
     async (request) => priceByVersion(catalog, request.body.policy_version, (settings) => quoteConsumption(request.body, settings)),
@@ -31,7 +31,7 @@ export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
         description:
           'Prices the prompt tokens plus the completion tokens actually produced: to the unit, the sum of the job\'s realtime deltas. With reserved_completion_tokens (and what the stream already burned) it reconciles only the difference: the final delta to burn, split among the assignments, and what to release. Completion past the reservation is a 409.',
         body: settlement.settleRequest,
-        response: { 200: settlement.settleResponse, ...problems.bodyResponses, 409: problems.reservationExceeded },
+        response: { 200: settlement.settleResponse, ...settlement.problemResponses },
       },
     },
     async (request) => priceByVersion(catalog, request.body.policy_version, (settings) => settleConsumption(request.body, settings)),

@@ -1,10 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { computeContribution, priceByVersion } from '../../policy/index.js';
 import { assignmentLimitHook } from '../list-limits.js';
+import { contributionAnswerer } from '../route-answers.js';
+import { answerWithWorkerCredits } from '../worker-credits-answer.js';
 import type { RouteOptions } from './options.js';
 
 export const contributionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
-  const { contribution, problems } = schemas;
+  const { contribution } = schemas;
+  // The same pricing a batch and the offload pool use for a body of this route.
+  const answerer = contributionAnswerer(catalog, schemas);
   app.post(
     '/contribution',
     {
@@ -14,11 +17,11 @@ export const contributionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
         tags: ['accounting'],
         summary: 'Split a whole job\'s credits among its workers',
         description:
-          'Splits (prompt + completion tokens) x model_size_factor among the workers by assigned work share x throughput against the median worker x memory pressure. The workers\' credits sum exactly to job_credit_budget.',
+          'Splits (prompt + completion tokens) x model_size_factor among the workers by assigned work share x throughput against the median worker x memory pressure. The workers\' credits sum exactly to job_credit_budget. With Accept: text/csv preferred, the answer is the CSV of the workers, one record each.',
         body: contribution.contributionRequest,
-        response: { 200: contribution.contributionResponse, ...problems.bodyResponses },
+        response: { 200: contribution.contributionJsonOrCsvResponse, ...contribution.problemResponses },
       },
     },
-    async (request) => priceByVersion(catalog, request.body.policy_version, (settings) => computeContribution(request.body, settings)),
+    async (request, reply) => answerWithWorkerCredits(request, reply, answerer.price(request.body), answerer.workersOf),
   );
 };

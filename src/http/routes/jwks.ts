@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { PROBLEM_TYPES, sendProblem } from '../problem.js';
+import { PROBLEM_TYPES, sendProblem, type ProblemFields } from '../problem.js';
+import { exampleProblem } from '../schemas/problem-examples.js';
 import { publicJwkOf } from '../signing-key.js';
 import type { RouteOptions } from './options.js';
 
@@ -10,6 +11,13 @@ export interface JwksRouteOptions extends RouteOptions {
 }
 
 export const JWKS_PATH = '/.well-known/jwks.json';
+
+const NO_SIGNING_KEY: ProblemFields = {
+  type: PROBLEM_TYPES.notFound,
+  title: 'Not Found',
+  status: 404,
+  detail: 'This service signs no answers, so it publishes no key: it runs without SIGNING_KEY_FILE.',
+};
 
 /**
  * The public key that signs answers. The route is there with or without a key, so that the
@@ -28,17 +36,15 @@ export const jwksRoutes: FastifyPluginAsyncZod<JwksRouteOptions> = async (app, {
         summary: 'The public key that signs answers (JWK Set)',
         description:
           'With SIGNING_KEY_FILE set, every 200 answer of the accounting endpoints carries an RFC 9421 signature (Signature-Input and Signature, label divy) over @status, content-type, content-digest and divy-request-digest, made with this key; its kid is the keyid of the signature. Without a key the service signs nothing and this route answers 404.',
-        response: { 200: jwks.keySet, 404: problems.response('The service signs no answers: no SIGNING_KEY_FILE is configured.') },
+        response: {
+          200: jwks.keySetResponse,
+          404: problems.response('The service signs no answers: no SIGNING_KEY_FILE is configured.', exampleProblem(NO_SIGNING_KEY)),
+        },
       },
     },
     async (request, reply) => {
       if (keySet !== undefined) return keySet;
-      return sendProblem(request, reply, {
-        type: PROBLEM_TYPES.notFound,
-        title: 'Not Found',
-        status: 404,
-        detail: 'This service signs no answers, so it publishes no key: it runs without SIGNING_KEY_FILE.',
-      });
+      return sendProblem(request, reply, NO_SIGNING_KEY);
     },
   );
 };

@@ -1,10 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { computeRealtimeDelta, priceByVersion } from '../../policy/index.js';
 import { assignmentLimitHook } from '../list-limits.js';
+import { realtimeDeltaAnswerer } from '../route-answers.js';
+import { answerWithWorkerCredits } from '../worker-credits-answer.js';
 import type { RouteOptions } from './options.js';
 
 export const realtimeDeltaRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
-  const { realtimeDelta, problems } = schemas;
+  const { realtimeDelta } = schemas;
+  // The same pricing a batch and the offload pool use for a body of this route.
+  const answerer = realtimeDeltaAnswerer(catalog, realtimeDelta.realtimeDeltaRequest);
   app.post(
     '/realtime-delta',
     {
@@ -14,20 +17,19 @@ export const realtimeDeltaRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
         tags: ['accounting'],
         summary: 'Stream: burn and pay out the credits of new tokens',
         description:
-          'Coordinators call this each time the completion frontier advances, passing the counters already accounted. Returns the credits to burn from the submitter for the new tokens and, from exactly that amount, what each worker earns. Deltas from 0 to N sum exactly to the settlement of N. Answers 204 when there is nothing new. With reserved_completion_tokens no burn goes past the reservation (409); with job_id the answer carries its ledger postings.',
+          'Coordinators call this each time the completion frontier advances, passing the counters already accounted. Returns the credits to burn from the submitter for the new tokens and, from exactly that amount, what each worker earns. Deltas from 0 to N sum exactly to the settlement of N. Answers 204 when there is nothing new. With reserved_completion_tokens no burn goes past the reservation (409); with job_id the answer carries its ledger postings. With Accept: text/csv preferred, the answer is the CSV of the workers who earn the burn, one record each.',
         body: realtimeDelta.realtimeDeltaRequest,
         response: {
-          200: realtimeDelta.realtimeDeltaResponse,
+          200: realtimeDelta.realtimeDeltaJsonOrCsvResponse,
           204: realtimeDelta.nothingToAccount,
-          ...problems.bodyResponses,
-          409: problems.reservationExceeded,
+          ...realtimeDelta.problemResponses,
         },
       },
     },
     async (request, reply) => {
-      const delta = priceByVersion(catalog, request.body.policy_version, (settings) => computeRealtimeDelta(request.body, settings));
+      const delta = answerer.price(request.body);
       if (delta === null) return reply.code(204).send(null);
-      return delta;
+      return answerWithWorkerCredits(request, reply, delta, answerer.workersOf);
     },
   );
 };

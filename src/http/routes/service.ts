@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { PROBLEM_TYPES, sendProblem } from '../problem.js';
-import { policyDocumentOf, policyVersionDocumentOf } from '../schemas/service.js';
+import { sendProblem } from '../problem.js';
+import { policyDocumentOf, policyVersionDocumentOf, unknownPolicyVersion } from '../schemas/service.js';
 import type { RouteOptions } from './options.js';
 
 export const serviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
-  const { service, problems } = schemas;
+  const { service } = schemas;
   const policyDocument = policyDocumentOf(catalog);
 
   app.get(
@@ -27,24 +27,19 @@ export const serviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
         tags: ['operations'],
         summary: 'One policy by its version',
         params: z.object({ version: service.versionParameter }),
-        response: { 200: service.policyVersionDocument, 404: problems.response('No policy has that version; the detail lists the known ones.') },
+        response: { 200: service.policyVersionDocument, 404: service.unknownVersion },
       },
     },
     async (request, reply) => {
       const settings = catalog.policies.get(request.params.version);
       if (settings !== undefined) return policyVersionDocumentOf(settings, request.params.version === catalog.current);
-      return sendProblem(request, reply, {
-        type: PROBLEM_TYPES.notFound,
-        title: 'Not Found',
-        status: 404,
-        detail: `No policy has version ${JSON.stringify(request.params.version)}; the known versions are ${[...catalog.policies.keys()].join(', ')}.`,
-      });
+      return sendProblem(request, reply, unknownPolicyVersion(catalog, request.params.version));
     },
   );
 
   app.get(
     '/healthz',
-    { schema: { tags: ['operations'], summary: 'Liveness: the process answers', response: { 200: service.health } } },
+    { schema: { tags: ['operations'], summary: 'Liveness: the process answers', response: { 200: service.alive } } },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -54,7 +49,7 @@ export const serviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
       schema: {
         tags: ['operations'],
         summary: 'Readiness: the service takes traffic (503 while shutting down)',
-        response: { 200: service.health, 503: problems.response('The service is shutting down.') },
+        response: { 200: service.ready, 503: service.draining },
       },
     },
     async () => ({ status: 'ready' as const }),

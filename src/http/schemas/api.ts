@@ -19,8 +19,9 @@ export function apiSchemas(catalog: PolicyCatalog = catalogOfOne(DEFAULT_POLICY_
   const settings = settingsFor(catalog, undefined);
   const context = { docs: createSchemaDocs(), settings, versions: [...catalog.policies.keys()] };
   const job = jobSchemas(context);
-  const consumption = consumptionSchemas(context, job);
-  const contribution = contributionSchemas(context, job);
+  const problems = problemSchemas(context.docs);
+  const consumption = consumptionSchemas(context, job, problems);
+  const contribution = contributionSchemas(context, job, problems);
   const priced = exampleSettings(settings);
   const realtimeDeltaExample = computeRealtimeDelta(REALTIME_DELTA_EXAMPLE, priced)!;
   const ledger = ledgerSchemas(context, {
@@ -29,17 +30,16 @@ export function apiSchemas(catalog: PolicyCatalog = catalogOfOne(DEFAULT_POLICY_
     delta_id: realtimeDeltaExample.delta_id!,
     posting: realtimeDeltaExample.postings![0]!,
   });
-  const problems = problemSchemas(context.docs);
-  const realtimeDelta = realtimeDeltaSchemas(context, job, consumption.consumption, contribution, ledger);
+  const realtimeDelta = realtimeDeltaSchemas(context, job, consumption.consumption, contribution, ledger, problems);
   return {
     docs: context.docs,
     problems,
     consumption,
-    settlement: settlementSchemas(context, job, contribution, ledger),
+    settlement: settlementSchemas(context, job, contribution, ledger, problems),
     contribution,
     realtimeDelta,
     realtimeDeltaBatch: realtimeDeltaBatchSchemas(context, realtimeDelta, problems, batch_max_updates),
-    service: serviceSchemas(context, catalog),
+    service: serviceSchemas(context, catalog, problems),
     jwks: jwksSchemas(context.docs),
   };
 }

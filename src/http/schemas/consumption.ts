@@ -3,8 +3,10 @@ import { CREDIT_AMOUNT_WHOLE_DIGITS_MAX, quoteConsumption, REQUEST_TOKENS_MAX, t
 import type { SchemaContext } from './context.js';
 import { described } from './docs.js';
 import { QUOTE_EXAMPLE } from './examples.js';
-import { creditField, integerField, ratioField } from './fields.js';
+import { creditAmountInputPattern, creditField, integerField, ratioField } from './fields.js';
 import type { JobSchemas } from './job.js';
+import { REFUSED_REQUESTS, refusalOf, schemaRefusalOf } from './problem-examples.js';
+import type { ProblemSchemas } from './problem.js';
 
 export function policyVersionField({ docs, settings }: SchemaContext) {
   return described(docs, z.string(), {
@@ -40,7 +42,7 @@ export function consumptionFieldsOf(context: SchemaContext, example: Consumption
   };
 }
 
-export function consumptionSchemas(context: SchemaContext, job: JobSchemas) {
+export function consumptionSchemas(context: SchemaContext, job: JobSchemas, problems: ProblemSchemas) {
   const { docs, settings } = context;
   const quote = quoteConsumption(QUOTE_EXAMPLE, settings);
   const scale = settings.credit_scale;
@@ -64,29 +66,36 @@ export function consumptionSchemas(context: SchemaContext, job: JobSchemas) {
     description: 'The credits a number of tokens costs.',
     examples: [quoteConsumed],
   });
+  const quoteRequest = described(
+    docs,
+    z.strictObject({
+      prompt_tokens: job.promptTokens,
+      requested_completion_tokens: completionTokensField(
+        context,
+        'requested_completion_tokens',
+        'Completion tokens the submitter asks for, at most',
+        QUOTE_EXAMPLE.requested_completion_tokens,
+      ),
+      total_model_bytes: job.totalModelBytes,
+      budget_credits: described(docs, z.string().optional(), {
+        description: `What the submitter can spend (credits, a decimal string of up to ${CREDIT_AMOUNT_WHOLE_DIGITS_MAX} digits and at most ${scale} fraction digits). With it the answer also says max_affordable_completion_tokens.`,
+        pattern: creditAmountInputPattern(scale),
+        example: QUOTE_EXAMPLE.budget_credits,
+      }),
+      policy_version: job.policyVersion,
+    }),
+    { description: 'A job to reserve credits for.', examples: [QUOTE_EXAMPLE] },
+  );
+  const refused = REFUSED_REQUESTS['/quote'];
   return {
     consumption,
-    quoteRequest: described(
-      docs,
-      z.strictObject({
-        prompt_tokens: job.promptTokens,
-        requested_completion_tokens: completionTokensField(
-          context,
-          'requested_completion_tokens',
-          'Completion tokens the submitter asks for, at most',
-          QUOTE_EXAMPLE.requested_completion_tokens,
-        ),
-        total_model_bytes: job.totalModelBytes,
-        budget_credits: described(docs, z.string().optional(), {
-          description: `What the submitter can spend (credits, a decimal string of up to ${CREDIT_AMOUNT_WHOLE_DIGITS_MAX} digits and at most ${scale} fraction digits). With it the answer also says max_affordable_completion_tokens.`,
-          example: QUOTE_EXAMPLE.budget_credits,
-        }),
-        policy_version: job.policyVersion,
-      }),
-      { description: 'A job to reserve credits for.', examples: [QUOTE_EXAMPLE] },
-    ),
+    quoteRequest,
     // The route's own words for its 200 answer: a bare component would read "Default Response".
     quoteResponse: described(docs, quoteSchema, { description: 'The credits to reserve, and what a budget affords.' }),
+    quoteProblemResponses: problems.bodyResponses({
+      400: schemaRefusalOf(quoteRequest, refused[400]),
+      422: refusalOf(() => quoteConsumption(refused[422], settings), refused[422]),
+    }),
   };
 }
 

@@ -6,8 +6,11 @@ import { described } from './docs.js';
 import { CONTRIBUTION_EXAMPLE, exampleSettings, REALTIME_DELTA_EXAMPLE } from './examples.js';
 import { creditField, integerField, ratioField } from './fields.js';
 import type { JobSchemas } from './job.js';
+import { REFUSED_REQUESTS, refusalOf, schemaRefusalOf } from './problem-examples.js';
+import type { ProblemSchemas } from './problem.js';
+import { workerCreditsCsvMedia } from './worker-credits-csv.js';
 
-export function contributionSchemas(context: SchemaContext, job: JobSchemas) {
+export function contributionSchemas(context: SchemaContext, job: JobSchemas, problems: ProblemSchemas) {
   const { docs, settings } = context;
   const { parameters, credit_scale } = settings;
   const priced = exampleSettings(settings);
@@ -73,26 +76,39 @@ export function contributionSchemas(context: SchemaContext, job: JobSchemas) {
     }),
     { id: 'Contribution', description: 'A budget split among the workers of a job.', examples: [example] },
   );
+  const contributionRequest = described(
+    docs,
+    z.strictObject({
+      prompt_tokens: job.promptTokens,
+      completion_tokens: integerField(
+        docs,
+        'completion_tokens',
+        `Completion tokens of the job (tokens). prompt_tokens + completion_tokens is from 1 to ${REQUEST_TOKENS_MAX}.`,
+        CONTRIBUTION_EXAMPLE.completion_tokens,
+      ),
+      total_model_bytes: job.totalModelBytes,
+      total_columns: job.totalColumns,
+      assignments: job.assignments,
+      policy_version: job.policyVersion,
+    }),
+    { description: 'A whole job whose credits are to be split among its workers.', examples: [CONTRIBUTION_EXAMPLE] },
+  );
+  const contributionResponseDescription = 'The job\'s credits, split among its workers.';
+  const contributionResponse = described(docs, contribution, { description: contributionResponseDescription });
+  const refused = REFUSED_REQUESTS['/contribution'];
   return {
     contribution,
-    contributionRequest: described(
-      docs,
-      z.strictObject({
-        prompt_tokens: job.promptTokens,
-        completion_tokens: integerField(
-          docs,
-          'completion_tokens',
-          `Completion tokens of the job (tokens). prompt_tokens + completion_tokens is from 1 to ${REQUEST_TOKENS_MAX}.`,
-          CONTRIBUTION_EXAMPLE.completion_tokens,
-        ),
-        total_model_bytes: job.totalModelBytes,
-        total_columns: job.totalColumns,
-        assignments: job.assignments,
-        policy_version: job.policyVersion,
-      }),
-      { description: 'A whole job whose credits are to be split among its workers.', examples: [CONTRIBUTION_EXAMPLE] },
-    ),
-    contributionResponse: described(docs, contribution, { description: 'The job\'s credits, split among its workers.' }),
+    contributionRequest,
+    contributionResponse,
+    /** The 200 entry of the route: the JSON answer, or the CSV of its workers. */
+    contributionJsonOrCsvResponse: {
+      description: contributionResponseDescription,
+      content: { 'application/json': { schema: contributionResponse }, ...workerCreditsCsvMedia(docs, example.assignments) },
+    },
+    problemResponses: problems.bodyResponses({
+      400: schemaRefusalOf(contributionRequest, refused[400]),
+      422: refusalOf(() => computeContribution(refused[422], priced), refused[422]),
+    }),
   };
 }
 

@@ -4,7 +4,7 @@
  * wording.
  */
 import { z } from 'zod';
-import { INPUT_RANGES, type IntegerRange, type RangedField } from '../../policy/index.js';
+import { CREDIT_AMOUNT_WHOLE_DIGITS_MAX, INPUT_RANGES, type IntegerRange, type RangedField } from '../../policy/index.js';
 import { described, type SchemaDocs } from './docs.js';
 
 /** An integer whose range is the policy's for `field`, or the one given. */
@@ -24,4 +24,14 @@ export function creditField(docs: SchemaDocs, credit_scale: number, description:
     pattern: credit_scale === 0 ? '^[0-9]+$' : `^[0-9]+\\.[0-9]{${credit_scale}}$`,
     example,
   });
+}
+
+/**
+ * The credit amounts a request may send, as the policy reads them: up to
+ * CREDIT_AMOUNT_WHOLE_DIGITS_MAX digits, then a point and at most `credit_scale` fraction digits.
+ * Documented only: the policy checks the rule and answers a 422 that names it.
+ */
+export function creditAmountInputPattern(credit_scale: number): string {
+  const whole = `[0-9]{1,${CREDIT_AMOUNT_WHOLE_DIGITS_MAX}}`;
+  return credit_scale === 0 ? `^${whole}$` : `^${whole}(\\.[0-9]{1,${credit_scale}})?$`;
 }

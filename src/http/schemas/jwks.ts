@@ -37,5 +37,6 @@ export function jwksSchemas(docs: SchemaDocs) {
       examples: [{ keys: [JWKS_EXAMPLE_KEY] }],
     },
   );
-  return { keySet };
+  // The route's own words for its 200 answer: a bare component would read "Default Response".
+  return { keySet, keySetResponse: described(docs, keySet, { description: 'The public key that signs answers, with its kid.' }) };
 }

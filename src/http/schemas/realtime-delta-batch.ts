@@ -10,6 +10,8 @@ import { computeRealtimeDelta } from '../../policy/index.js';
 import type { SchemaContext } from './context.js';
 import { described } from './docs.js';
 import { exampleSettings, REALTIME_DELTA_BATCH_EXAMPLE } from './examples.js';
+import { refuseOversizedBatch } from '../list-limits.js';
+import { REFUSED_REQUESTS, refusalOf, schemaRefusalOf } from './problem-examples.js';
 import type { ProblemSchemas } from './problem.js';
 import type { RealtimeDeltaSchemas } from './realtime-delta.js';
 
@@ -63,29 +65,34 @@ export function realtimeDeltaBatchSchemas(context: SchemaContext, realtimeDelta:
     { id: 'RealtimeDeltaBatch', description: 'The answer to each update of a batch.', examples: [{ results: exampleResults }] },
   );
 
+  const realtimeDeltaBatchRequest = described(
+    docs,
+    z.strictObject({
+      updates: described(docs, z.array(described(docs, z.unknown(), { description: 'A request body of POST /realtime-delta.' })), {
+        description: `The updates, at most ${max_updates} (BATCH_MAX_UPDATES), each a request body of POST /realtime-delta. Each is checked on its own: one that does not match that schema or breaks a rule is refused in its result, and the others are answered.`,
+        maxItems: max_updates,
+      }),
+    }),
+    { description: 'Realtime deltas to account, of one job or of many.', examples: [REALTIME_DELTA_BATCH_EXAMPLE] },
+  );
+  // One update more than the limit: its length alone is refused, whatever the updates hold.
+  const oversized = { updates: Array.from({ length: max_updates + 1 }, () => ({})) };
   return {
     /** The most updates one batch may carry: the route enforces the number its documentation states. */
     max_updates,
-    realtimeDeltaBatchRequest: described(
-      docs,
-      z.strictObject({
-        updates: described(docs, z.array(described(docs, z.unknown(), { description: 'A request body of POST /realtime-delta.' })), {
-          description: `The updates, at most ${max_updates} (BATCH_MAX_UPDATES), each a request body of POST /realtime-delta. Each is checked on its own: one that does not match that schema or breaks a rule is refused in its result, and the others are answered.`,
-          maxItems: max_updates,
-        }),
-      }),
-      { description: 'Realtime deltas to account, of one job or of many.', examples: [REALTIME_DELTA_BATCH_EXAMPLE] },
-    ),
+    realtimeDeltaBatchRequest,
     realtimeDeltaBatchResponse: described(docs, batchAnswer, { description: 'The answer to each update of the batch, in order.' }),
     problemResponses: {
       400: problems.response(
         'Malformed JSON, a body that is not JSON, or a body that is not { "updates": [...] }: updates missing or not a list, or an unknown field. An update that does not match the schema is refused in its result instead.',
+        schemaRefusalOf(realtimeDeltaBatchRequest, REFUSED_REQUESTS['/realtime-delta/batch'][400]),
       ),
-      413: problems.bodyResponses[413],
+      413: problems.bodyTooLarge,
       422: problems.response(
         `The batch holds more than ${max_updates} updates (BATCH_MAX_UPDATES); \`errors\` names /updates. An update that breaks a rule is refused in its result instead.`,
+        refusalOf(() => refuseOversizedBatch(oversized.updates, max_updates), oversized),
       ),
-      500: problems.bodyResponses[500],
+      500: problems.internalError,
     },
   };
 }

@@ -8,6 +8,9 @@ import { exampleSettings, REALTIME_DELTA_EXAMPLE } from './examples.js';
 import { integerField } from './fields.js';
 import type { JobSchemas } from './job.js';
 import type { LedgerSchemas } from './ledger.js';
+import { REFUSED_REQUESTS, refusalOf, schemaRefusalOf } from './problem-examples.js';
+import type { ProblemSchemas } from './problem.js';
+import { workerCreditsCsvMedia } from './worker-credits-csv.js';
 
 export function realtimeDeltaSchemas(
   context: SchemaContext,
@@ -15,6 +18,7 @@ export function realtimeDeltaSchemas(
   consumption: z.ZodType,
   contribution: ContributionSchemas,
   ledger: LedgerSchemas,
+  problems: ProblemSchemas,
 ) {
   const { docs, settings } = context;
   const frontier = integerField(
@@ -23,7 +27,8 @@ export function realtimeDeltaSchemas(
     `Completion tokens produced so far (tokens). prompt_tokens + frontier_completion_tokens is at most ${REQUEST_TOKENS_MAX}.`,
     REALTIME_DELTA_EXAMPLE.frontier_completion_tokens,
   );
-  const example = computeRealtimeDelta(REALTIME_DELTA_EXAMPLE, exampleSettings(settings))!;
+  const priced = exampleSettings(settings);
+  const example = computeRealtimeDelta(REALTIME_DELTA_EXAMPLE, priced)!;
   const realtimeDelta = described(
     docs,
     z.object({
@@ -47,38 +52,52 @@ export function realtimeDeltaSchemas(
     }),
     { id: 'RealtimeDelta', description: 'Credits to burn for the new tokens, and who earns them.', examples: [example] },
   );
+  const realtimeDeltaRequest = described(
+    docs,
+    z.strictObject({
+      prompt_tokens: job.promptTokens,
+      frontier_completion_tokens: frontier,
+      accounted_completion_tokens: integerField(
+        docs,
+        'accounted_completion_tokens',
+        'Completion tokens already accounted by earlier deltas (tokens); at most frontier_completion_tokens.',
+        REALTIME_DELTA_EXAMPLE.accounted_completion_tokens,
+      ),
+      prompt_credits_accounted: described(docs, z.boolean(), {
+        description: 'Whether an earlier delta already burned the prompt\'s credits.',
+        example: REALTIME_DELTA_EXAMPLE.prompt_credits_accounted,
+      }),
+      total_model_bytes: job.totalModelBytes,
+      total_columns: job.totalColumns,
+      assignments: job.assignments,
+      reserved_completion_tokens: job.reservedCompletionTokens,
+      job_id: job.jobId,
+      policy_version: job.policyVersion,
+    }),
+    { description: 'The job\'s counters as the caller has accounted them, and its workers.', examples: [REALTIME_DELTA_EXAMPLE] },
+  );
+  const realtimeDeltaResponseDescription = 'The credits to burn for the new tokens, and what each worker earns of them.';
+  const realtimeDeltaResponse = described(docs, realtimeDelta, { description: realtimeDeltaResponseDescription });
+  const refused = REFUSED_REQUESTS['/realtime-delta'];
   return {
     realtimeDelta,
-    realtimeDeltaRequest: described(
-      docs,
-      z.strictObject({
-        prompt_tokens: job.promptTokens,
-        frontier_completion_tokens: frontier,
-        accounted_completion_tokens: integerField(
-          docs,
-          'accounted_completion_tokens',
-          'Completion tokens already accounted by earlier deltas (tokens); at most frontier_completion_tokens.',
-          REALTIME_DELTA_EXAMPLE.accounted_completion_tokens,
-        ),
-        prompt_credits_accounted: described(docs, z.boolean(), {
-          description: 'Whether an earlier delta already burned the prompt\'s credits.',
-          example: REALTIME_DELTA_EXAMPLE.prompt_credits_accounted,
-        }),
-        total_model_bytes: job.totalModelBytes,
-        total_columns: job.totalColumns,
-        assignments: job.assignments,
-        reserved_completion_tokens: job.reservedCompletionTokens,
-        job_id: job.jobId,
-        policy_version: job.policyVersion,
-      }),
-      { description: 'The job\'s counters as the caller has accounted them, and its workers.', examples: [REALTIME_DELTA_EXAMPLE] },
-    ),
-    realtimeDeltaResponse: described(docs, realtimeDelta, {
-      description: 'The credits to burn for the new tokens, and what each worker earns of them.',
-    }),
+    realtimeDeltaRequest,
+    realtimeDeltaResponse,
+    /** The 200 entry of the route: the JSON answer, or the CSV of the workers who earn the burn. */
+    realtimeDeltaJsonOrCsvResponse: {
+      description: realtimeDeltaResponseDescription,
+      content: { 'application/json': { schema: realtimeDeltaResponse }, ...workerCreditsCsvMedia(docs, example.contribution.assignments) },
+    },
     nothingToAccount: described(docs, z.null(), {
       description: 'Nothing new to account: the frontier has not moved and the prompt is already accounted.',
     }),
+    problemResponses: {
+      ...problems.bodyResponses({
+        400: schemaRefusalOf(realtimeDeltaRequest, refused[400]),
+        422: refusalOf(() => computeRealtimeDelta(refused[422], priced), refused[422]),
+      }),
+      409: problems.reservationExceeded(refusalOf(() => computeRealtimeDelta(refused[409], priced), refused[409])),
+    },
   };
 }
 

@@ -1,10 +1,29 @@
 /** Schemas of the operational endpoints: policy introspection and health. */
 import { z } from 'zod';
 import type { PolicyCatalog, PolicySettings } from '../../policy/index.js';
+import { NOT_READY_PROBLEM, PROBLEM_TYPES, type ProblemFields } from '../problem.js';
 import { policyVersionField } from './consumption.js';
 import type { SchemaContext } from './context.js';
 import { described } from './docs.js';
 import { policyParametersSchema } from './policy-parameters.js';
+import { exampleProblem } from './problem-examples.js';
+import type { ProblemSchemas } from './problem.js';
+
+/** A version no deployment serves, for the documented 404. */
+const UNKNOWN_VERSION_EXAMPLE = 'divy-credit-0';
+
+/** What GET /policy/{version} answers for a version the catalog does not hold. */
+export function unknownPolicyVersion(catalog: PolicyCatalog, version: string): ProblemFields {
+  return {
+    type: PROBLEM_TYPES.notFound,
+    title: 'Not Found',
+    status: 404,
+    detail: `No policy has version ${JSON.stringify(version)}; the known versions are ${[...catalog.policies.keys()].join(', ')}.`,
+  };
+}
+
+/** What /readyz answers while the replica drains before it shuts down (src/app.ts). */
+const DRAINING_EXAMPLE = exampleProblem(NOT_READY_PROBLEM);
 
 /** One policy as GET /policy/{version} answers it. */
 export function policyVersionDocumentOf(settings: PolicySettings, current: boolean) {
@@ -22,7 +41,7 @@ export function policyDocumentOf(catalog: PolicyCatalog) {
   return { ...currentPolicy, policies };
 }
 
-export function serviceSchemas(context: SchemaContext, catalog: PolicyCatalog) {
+export function serviceSchemas(context: SchemaContext, catalog: PolicyCatalog, problems: ProblemSchemas) {
   const { docs, settings } = context;
   const fields = {
     policy_version: policyVersionField(context),
@@ -53,5 +72,19 @@ export function serviceSchemas(context: SchemaContext, catalog: PolicyCatalog) {
     z.object({ status: described(docs, z.enum(['ok', 'ready']), { description: 'ok: the process is alive; ready: it takes traffic.' }) }),
     { id: 'Health' },
   );
-  return { policyDocument, policyVersionDocument, versionParameter: described(docs, z.string(), { description: 'A policy version.', example: settings.parameters.version }), health };
+  // Each route's own words and example for its 200 answer: a bare component would read "Default Response".
+  const healthResponse = (description: string, status: 'ok' | 'ready') => ({ description, content: { 'application/json': { schema: health, example: { status } } } });
+  return {
+    policyDocument: described(docs, policyDocument, { description: 'The current policy, every policy served, and the credit scale.' }),
+    policyVersionDocument: described(docs, policyVersionDocument, { description: 'The policy of that version.' }),
+    versionParameter: described(docs, z.string(), { description: 'A policy version.', example: settings.parameters.version }),
+    health,
+    unknownVersion: problems.response(
+      'No policy has that version; the detail lists the known ones.',
+      exampleProblem(unknownPolicyVersion(catalog, UNKNOWN_VERSION_EXAMPLE)),
+    ),
+    alive: healthResponse('The process answers.', 'ok'),
+    ready: healthResponse('The service takes traffic.', 'ready'),
+    draining: problems.response('The service is shutting down.', DRAINING_EXAMPLE),
+  };
 }

@@ -8,15 +8,19 @@ import { exampleSettings, SETTLE_EXAMPLE } from './examples.js';
 import { integerField } from './fields.js';
 import type { JobSchemas } from './job.js';
 import type { LedgerSchemas } from './ledger.js';
+import { REFUSED_REQUESTS, refusalOf, schemaRefusalOf } from './problem-examples.js';
+import type { ProblemSchemas } from './problem.js';
 
 export function settlementSchemas(
   context: SchemaContext,
   job: JobSchemas,
   contribution: ContributionSchemas,
   ledger: LedgerSchemas,
+  problems: ProblemSchemas,
 ) {
   const { docs, settings } = context;
-  const example = settleConsumption(SETTLE_EXAMPLE, exampleSettings(settings));
+  const priced = exampleSettings(settings);
+  const example = settleConsumption(SETTLE_EXAMPLE, priced);
   const settlement = described(
     docs,
     z.object({
@@ -36,41 +40,50 @@ export function settlementSchemas(
     }),
     { id: 'Settlement', description: 'What the job consumed and, against its reservation, what to burn and release.', examples: [example] },
   );
-  return {
-    settleRequest: described(
-      docs,
-      z.strictObject({
-        prompt_tokens: job.promptTokens,
-        actual_completion_tokens: completionTokensField(
-          context,
-          'actual_completion_tokens',
-          'Completion tokens the job actually produced',
-          SETTLE_EXAMPLE.actual_completion_tokens,
-        ),
-        total_model_bytes: job.totalModelBytes,
-        reserved_completion_tokens: job.reservedCompletionTokens,
-        accounted_completion_tokens: integerField(
-          docs,
-          'accounted_completion_tokens',
-          'Completion tokens the stream already burned (tokens); at most actual_completion_tokens. Needs reserved_completion_tokens.',
-          SETTLE_EXAMPLE.accounted_completion_tokens ?? 0,
-        ).optional(),
-        prompt_credits_accounted: described(docs, z.boolean().optional(), {
-          description: 'Whether the stream already burned the prompt\'s credits. Needs reserved_completion_tokens.',
-          example: SETTLE_EXAMPLE.prompt_credits_accounted,
-        }),
-        total_columns: job.totalColumns.optional(),
-        assignments: described(docs, job.assignments.optional(), {
-          description: 'The workers the final delta is paid to, with total_columns. Needed when a reconciliation has a final delta to burn.',
-        }),
-        job_id: job.jobId,
-        policy_version: job.policyVersion,
+  const settleRequest = described(
+    docs,
+    z.strictObject({
+      prompt_tokens: job.promptTokens,
+      actual_completion_tokens: completionTokensField(
+        context,
+        'actual_completion_tokens',
+        'Completion tokens the job actually produced',
+        SETTLE_EXAMPLE.actual_completion_tokens,
+      ),
+      total_model_bytes: job.totalModelBytes,
+      reserved_completion_tokens: job.reservedCompletionTokens,
+      accounted_completion_tokens: integerField(
+        docs,
+        'accounted_completion_tokens',
+        'Completion tokens the stream already burned (tokens); at most actual_completion_tokens. Needs reserved_completion_tokens.',
+        SETTLE_EXAMPLE.accounted_completion_tokens ?? 0,
+      ).optional(),
+      prompt_credits_accounted: described(docs, z.boolean().optional(), {
+        description: 'Whether the stream already burned the prompt\'s credits. Needs reserved_completion_tokens.',
+        example: SETTLE_EXAMPLE.prompt_credits_accounted,
       }),
-      { description: 'A finished job to price and, with its reservation, to reconcile.', examples: [SETTLE_EXAMPLE] },
-    ),
+      total_columns: job.totalColumns.optional(),
+      assignments: described(docs, job.assignments.optional(), {
+        description: 'The workers the final delta is paid to, with total_columns. Needed when a reconciliation has a final delta to burn.',
+      }),
+      job_id: job.jobId,
+      policy_version: job.policyVersion,
+    }),
+    { description: 'A finished job to price and, with its reservation, to reconcile.', examples: [SETTLE_EXAMPLE] },
+  );
+  const refused = REFUSED_REQUESTS['/settle'];
+  return {
+    settleRequest,
     // The route's own words for its 200 answer: a bare component would read "Default Response".
     settleResponse: described(docs, settlement, {
       description: 'The credits the job consumed and, with its reservation, what to burn and release.',
     }),
+    problemResponses: {
+      ...problems.bodyResponses({
+        400: schemaRefusalOf(settleRequest, refused[400]),
+        422: refusalOf(() => settleConsumption(refused[422], priced), refused[422]),
+      }),
+      409: problems.reservationExceeded(refusalOf(() => settleConsumption(refused[409], priced), refused[409])),
+    },
   };
 }
