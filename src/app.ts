@@ -108,7 +108,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   if (options.signing_key !== undefined) signAccountingAnswers(app, options.signing_key);
 
   // The cheapest refusal first: a shed request costs no auth check, body read or validation.
-  if (options.load_shedding !== undefined) await shedLoad(app, options.load_shedding, metrics.countShed);
+  if (options.load_shedding !== undefined) await shedLoad(app, options.load_shedding, metrics);
   // Helmet's default CSP suits Swagger UI, whose assets are all served from /docs/static.
   await app.register(helmet);
   // Before the rate limit, whose key is the caller the auth hook finds.

@@ -94,7 +94,7 @@ function withResponses<Document extends object>(document: Document, respond: (ro
 
 /** With load shedding on: the 503 every route but the probes and /metrics may answer. */
 function sheddingResponses(retry_after_s: number) {
-  const example = exampleProblem(overloadedProblem(PRESSURE_NAMES['eventLoopDelay']!, retry_after_s));
+  const example = exampleProblem(overloadedProblem(PRESSURE_NAMES.eventLoopDelay, retry_after_s));
   const response = problemResponse(`The replica is shedding load (urn:divy:problem:overloaded); retry after Retry-After seconds, or on another replica.`, example);
   return (route: string) => (NEVER_SHED.has(route) ? {} : { 503: response });
 }

@@ -201,3 +201,35 @@ function toUnits(amount: string, scale: number): bigint {
   const [whole = '0', fraction = ''] = amount.split('.');
   return BigInt(whole + fraction.padEnd(scale, '0'));
 }
+
+/**
+ * Makes the block's app (from useApp) listen on 127.0.0.1 before its tests, for what only a real
+ * connection goes through (load shedding answers before Fastify, where inject() does not reach).
+ * Returns a getter of the origin.
+ */
+export function useListening(app: () => FastifyInstance): () => string {
+  let origin: string | undefined;
+  beforeAll(async () => {
+    origin = await app().listen({ port: 0, host: '127.0.0.1' });
+  });
+  return () => {
+    if (origin === undefined) throw new Error('useListening: the app only listens while the tests of its block run');
+    return origin;
+  };
+}
+
+export interface FetchedResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+}
+
+/** One request over a real connection: a JSON body when `body` is given. */
+export async function fetchFrom(origin: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<FetchedResponse> {
+  const response = await fetch(`${origin}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  return { status: response.status, headers: response.headers, text: await response.text() };
+}
