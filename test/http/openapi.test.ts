@@ -4,18 +4,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { workerCreditsCsv } from '../../src/http/csv.js';
 import { openapiDocument } from '../../src/http/openapi-document.js';
-import {
-  CONTRIBUTION_EXAMPLE,
-  QUOTE_EXAMPLE,
-  REALTIME_DELTA_BATCH_EXAMPLE,
-  REALTIME_DELTA_EXAMPLE,
-  SETTLE_EXAMPLE,
-} from '../../src/http/schemas/examples.js';
+import { CONTRIBUTION_EXAMPLE, REALTIME_DELTA_EXAMPLE } from '../../src/http/schemas/examples.js';
 import { EXAMPLE_REQUEST_ID } from '../../src/http/schemas/problem-examples.js';
 import { computeContribution, computeRealtimeDelta } from '../../src/policy/index.js';
 import { parseCreditAmount } from '../../src/policy/credit-units.js';
 import { decimalFields, decimalFieldsWithoutTheirExample } from '../support/decimal-fields.js';
-import { useApp } from '../support/http.js';
+import { POST_EXAMPLES, useApp } from '../support/http.js';
 import {
   committedDocumentText,
   component,
@@ -48,14 +42,6 @@ function propertiesWithoutDescription(schema: unknown, pointer: string): string[
   }
   return missing;
 }
-
-const POST_EXAMPLES: Record<string, unknown> = {
-  '/quote': QUOTE_EXAMPLE,
-  '/settle': SETTLE_EXAMPLE,
-  '/contribution': CONTRIBUTION_EXAMPLE,
-  '/realtime-delta': REALTIME_DELTA_EXAMPLE,
-  '/realtime-delta/batch': REALTIME_DELTA_BATCH_EXAMPLE,
-};
 
 /** The problem+json media type of a documented response, with its example. */
 function problemMedia(path: string, method: string, status: string): { schema: Schema; example: { type: string; status: number } } {

@@ -8,10 +8,10 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { markNotReady } from '../../src/app.js';
 import { digestOf, ROLES, type Role } from '../../src/http/auth.js';
-import { CONTRIBUTION_EXAMPLE, QUOTE_EXAMPLE, REALTIME_DELTA_BATCH_EXAMPLE, REALTIME_DELTA_EXAMPLE, SETTLE_EXAMPLE } from '../../src/http/schemas/examples.js';
+import { QUOTE_EXAMPLE, REALTIME_DELTA_EXAMPLE } from '../../src/http/schemas/examples.js';
 import { EXAMPLE_REQUEST_ID, REFUSED_REQUESTS } from '../../src/http/schemas/problem-examples.js';
 import { DEFAULT_POLICY_SETTINGS, type PolicyCatalog } from '../../src/policy/index.js';
-import { fetchFrom, PROBLEM_CONTENT_TYPE, postJson, useApp, useListening, type FetchedResponse } from '../support/http.js';
+import { fetchFrom, POST_EXAMPLES, PROBLEM_CONTENT_TYPE, postJson, useApp, useListening, type FetchedResponse } from '../support/http.js';
 import { committedDocumentText, operations, type OpenApiDocument } from '../support/openapi.js';
 
 const ID = { 'x-request-id': EXAMPLE_REQUEST_ID } as const;
@@ -30,14 +30,6 @@ function documentedProblems(document: OpenApiDocument, statuses?: readonly strin
       })),
   );
 }
-
-const POST_EXAMPLES: Record<string, unknown> = {
-  '/quote': QUOTE_EXAMPLE,
-  '/settle': SETTLE_EXAMPLE,
-  '/contribution': CONTRIBUTION_EXAMPLE,
-  '/realtime-delta': REALTIME_DELTA_EXAMPLE,
-  '/realtime-delta/batch': REALTIME_DELTA_BATCH_EXAMPLE,
-};
 
 /** A policy the configuration would refuse, built by hand: its fractional credit scale makes the policy fail with a plain error, a bug. */
 const BROKEN_VERSION = 'broken';

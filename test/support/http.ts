@@ -2,6 +2,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { buildApp, type AppOptions } from '../../src/app.js';
+import { CONTRIBUTION_EXAMPLE, QUOTE_EXAMPLE, REALTIME_DELTA_BATCH_EXAMPLE, REALTIME_DELTA_EXAMPLE, SETTLE_EXAMPLE } from '../../src/http/schemas/examples.js';
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
@@ -9,6 +10,15 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 /** The POST routes that take a job as a JSON body. */
 export const POST_ROUTES = ['/quote', '/settle', '/contribution', '/realtime-delta'] as const;
 export type PostRoute = (typeof POST_ROUTES)[number];
+
+/** The example body the OpenAPI document shows for each POST route. */
+export const POST_EXAMPLES: Readonly<Record<string, unknown>> = {
+  '/quote': QUOTE_EXAMPLE,
+  '/settle': SETTLE_EXAMPLE,
+  '/contribution': CONTRIBUTION_EXAMPLE,
+  '/realtime-delta': REALTIME_DELTA_EXAMPLE,
+  '/realtime-delta/batch': REALTIME_DELTA_BATCH_EXAMPLE,
+};
 
 export const ROUTE_OF_KIND = {
   quote: '/quote',
