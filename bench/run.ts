@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the HTTP suite against the real server, then the in-process stages
- * (stages.ts). `--http-only` stops after the HTTP suite. Prints Markdown; writes the plot of cost
- * per worker to bench/cost-per-worker.svg.
+ * (stages.ts). `--http-only` stops after the HTTP suite; `--floor-only` after the comparison with
+ * the fair floor, to weigh a change to the request path (BENCH_DIVY_SCRIPT runs another build).
+ * Prints Markdown; writes the plot of cost per worker to bench/cost-per-worker.svg.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -37,20 +38,19 @@ try {
 } finally {
   await floor.stop();
 }
+if (process.argv.includes('--floor-only')) {
+  await divy.stop();
+  printFloorComparisons(comparisons);
+  console.log(`\n${machineLine(pinned)}; ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  process.exit(0);
+}
 const fairness = await benchFairness(divy, quotes, deltaRing(HEAVY_WORKERS, 4), ROUNDS, ROUND_SECS);
 const batch = await benchHttpBatch(divy, ROUNDS, ROUND_SECS);
 const costs = await benchCostPerWorker(divy, ROUNDS, ROUND_SECS);
 const rssEnd = divy.rssBytes();
 await divy.stop();
 
-console.log(`## Over HTTP: Divy against a fair floor (${ROUNDS} alternating rounds of ${ROUND_SECS} s, ${CONNECTIONS} connections, closed loop)\n`);
-console.log('| request | Divy req/s | Divy p50 | Divy p99 | floor req/s | floor p50 | floor p99 | Divy / floor (req/s) |');
-console.log('| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const { label, divy: mine, floor: bare, throughput_ratio } of comparisons) {
-  console.log(`| ${label} | ${rate(mine.requests_per_sec)} | ${ms(mine.p50_ms)} | ${ms(mine.p99_ms)} | ${rate(bare.requests_per_sec)} | ${ms(bare.p50_ms)} | ${ms(bare.p99_ms)} | ${throughput_ratio.toFixed(2)} |`);
-}
-const failures = comparisons.reduce((sum, { divy: mine, floor: bare }) => sum + mine.non2xx + mine.errors + bare.non2xx + bare.errors, 0);
-console.log(`\nNon-2xx answers and errors in these rounds: ${failures}.`);
+printFloorComparisons(comparisons);
 
 console.log(`\n## Fairness: ${QUOTES_PER_SEC} quotes/s (open loop, timed from when due), alone and beside back-to-back ${HEAVY_WORKERS}-worker deltas, ${ROUNDS} alternating rounds of ${ROUND_SECS} s each\n`);
 console.log('| | requests | p50 | p99 | shed (503) | failed otherwise |');
@@ -94,6 +94,17 @@ console.log(`\nPlotted in bench/cost-per-worker.svg.`);
 
 console.log(`\n## Server memory\n\nDivy's RSS: ${mib(rssStart)} before the suite, ${mib(rssEnd)} after it.`);
 console.log(`\n${machineLine(pinned)}; ${((Date.now() - started) / 1000).toFixed(0)} s`);
+
+function printFloorComparisons(comparisons: readonly FloorComparison[]): void {
+  console.log(`## Over HTTP: Divy against a fair floor (${ROUNDS} alternating rounds of ${ROUND_SECS} s, ${CONNECTIONS} connections, closed loop)\n`);
+  console.log('| request | Divy req/s | Divy p50 | Divy p99 | floor req/s | floor p50 | floor p99 | Divy / floor (req/s) |');
+  console.log('| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const { label, divy: mine, floor: bare, throughput_ratio } of comparisons) {
+    console.log(`| ${label} | ${rate(mine.requests_per_sec)} | ${ms(mine.p50_ms)} | ${ms(mine.p99_ms)} | ${rate(bare.requests_per_sec)} | ${ms(bare.p50_ms)} | ${ms(bare.p99_ms)} | ${throughput_ratio.toFixed(2)} |`);
+  }
+  const failures = comparisons.reduce((sum, { divy: mine, floor: bare }) => sum + mine.non2xx + mine.errors + bare.non2xx + bare.errors, 0);
+  console.log(`\nNon-2xx answers and errors in these rounds: ${failures}.`);
+}
 
 if (!process.argv.includes('--http-only')) {
   console.log('');

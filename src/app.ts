@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyPluginOptions } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { requireBearerTokens, type TokenGrant } from './http/auth.js';
 import { connectionGuard, connectionLimits, connectionServerOptions, type ConnectionLimits } from './http/connection-limits.js';
@@ -109,8 +109,6 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
 
   // The cheapest refusal first: a shed request costs no auth check, body read or validation.
   if (options.load_shedding !== undefined) await shedLoad(app, options.load_shedding, metrics);
-  // Helmet's default CSP suits Swagger UI, whose assets are all served from /docs/static.
-  await app.register(helmet);
   // Before the rate limit, whose key is the caller the auth hook finds.
   if (options.auth_tokens !== undefined) requireBearerTokens(app, options.auth_tokens);
   // Before the routes: the rate limit covers only routes registered after it.
@@ -125,14 +123,15 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       rate_limit_per_min: options.rate_limit_per_min,
     }),
   );
-  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
+  // Helmet's default CSP suits Swagger UI, whose assets are all served from /docs/static.
+  await app.register(underHelmet(swaggerUi), { routePrefix: DOCS_PREFIX });
   const routeOptions = { catalog, schemas };
   await app.register(consumptionRoutes, routeOptions);
   await app.register(contributionRoutes, routeOptions);
   await app.register(realtimeDeltaRoutes, routeOptions);
   await app.register(realtimeDeltaBatchRoutes, routeOptions);
   await app.register(serviceRoutes, routeOptions);
-  await app.register(consoleRoutes, routeOptions);
+  await app.register(underHelmet(consoleRoutes), routeOptions);
   await app.register(jwksRoutes, { ...routeOptions, signing_key: options.signing_key });
   await app.register(metricsRoutes, { ...routeOptions, metrics });
   return app;
@@ -146,17 +145,36 @@ function offloadIfEnabled(app: FastifyInstance, options: AppOptions, catalog: Po
   return offloadLargeBodies(app, { ...options.offload, retry_after_s }, catalog, options.batch_max_updates ?? BATCH_MAX_UPDATES_DEFAULT, metrics);
 }
 
-/** Request id on every reply, refusal of compressed bodies, and load shedding while closing. */
+/**
+ * Helmet's full set (Content-Security-Policy, framing, referrer and the rest) for the pages a
+ * browser renders, Swagger UI and the console: registered inside their own context, so the JSON
+ * API pays nothing for it: @fastify/helmet builds helmet's middleware anew for every request, about
+ * a quarter of the CPU time of a /quote.
+ */
+function underHelmet<Options extends FastifyPluginOptions>(pages: FastifyPluginAsync<Options> | FastifyPluginCallback<Options>): FastifyPluginAsync<Options> {
+  return async (context, options) => {
+    await context.register(helmet);
+    await context.register(pages, options);
+  };
+}
+
+/** Request id and nosniff on every reply, refusal of compressed bodies, and load shedding while closing. */
 function addRequestLifecycle(app: FastifyInstance): void {
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook: an async one costs a promise on every request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    // A browser must never run a JSON or problem body (which echo what callers sent) as HTML or
+    // script. Nothing else of helmet's matters for JSON: a CSP or framing rule governs documents a
+    // browser renders, and Strict-Transport-Security belongs to the TLS terminator in front
+    // (browsers ignore it over plain HTTP, which is what Divy serves).
+    reply.header('x-content-type-options', 'nosniff');
     const encoding = request.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
-      return sendProblem(request, reply, {
+      return void sendProblem(request, reply, {
         type: PROBLEM_TYPES.unsupportedMediaType,
         title: 'Unsupported content encoding',
         status: 400,
@@ -164,11 +182,12 @@ function addRequestLifecycle(app: FastifyInstance): void {
       });
     }
     if (notReadyApps.has(app) && !closing && request.routeOptions.url === '/readyz') {
-      return sendProblem(request, reply, NOT_READY_PROBLEM);
+      return void sendProblem(request, reply, NOT_READY_PROBLEM);
     }
     if (closing && request.routeOptions.url !== '/healthz') {
       reply.header('connection', 'close');
-      return sendProblem(request, reply, SHUTTING_DOWN_PROBLEM);
+      return void sendProblem(request, reply, SHUTTING_DOWN_PROBLEM);
     }
+    done();
   });
 }

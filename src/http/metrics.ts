@@ -3,7 +3,7 @@
  * registry would mix the counts of every app built in one process (the tests build many), and
  * registering a second app's metrics in it would throw.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, preSerializationHookHandler } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Contribution, RealtimeDelta, Settlement } from '../policy/index.js';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
@@ -78,22 +78,50 @@ export function instrumentApp(app: FastifyInstance, metrics: Metrics): void {
     },
   };
 
-  app.addHook('preSerialization', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    const count = creditsOf[request.routeOptions.url ?? ''];
-    if (count !== undefined && reply.statusCode === 200 && request.method === 'POST') count(payload as never);
-    return payload;
+  // Callback hooks throughout: an async hook costs a promise on every request.
+  // Only the routes whose answers carry credits pay for a hook that reads them.
+  app.addHook('onRoute', (route) => {
+    const count = creditsOf[route.url];
+    if (count === undefined || route.method !== 'POST') return;
+    const countCredits: preSerializationHookHandler<unknown> = (_request, reply, payload, done) => {
+      if (reply.statusCode === 200) count(payload as never);
+      done(null, payload);
+    };
+    route.preSerialization = [...hooksOf(route.preSerialization), countCredits];
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     // Problems are few and small: reading the type back from the body counts every one, whichever
     // code path (error handler, not-found handler, a hook, a route) answered it.
-    if (typeof payload === 'string' && String(reply.getHeader('content-type')).startsWith(PROBLEM_CONTENT_TYPE)) {
+    if (reply.statusCode >= 400 && typeof payload === 'string' && String(reply.getHeader('content-type')).startsWith(PROBLEM_CONTENT_TYPE)) {
       countProblem((JSON.parse(payload) as { type: string }).type);
     }
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    duration.observe({ route: request.routeOptions.url ?? UNMATCHED_ROUTE, status_code: reply.statusCode }, reply.elapsedTime / 1000);
+  const observeDuration = durationByRouteAndStatus(duration);
+  app.addHook('onResponse', (request, reply, done) => {
+    observeDuration(request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode)(reply.elapsedTime / 1000);
+    done();
   });
+}
+
+/** The histogram's child for each route and status, made once: labelling a sample by an object costs a lookup by a key built from it. */
+function durationByRouteAndStatus(duration: Histogram<'route' | 'status_code'>): (route: string, status_code: number) => (seconds: number) => void {
+  const children = new Map<string, Map<number, (seconds: number) => void>>();
+  return (route, status_code) => {
+    let ofRoute = children.get(route);
+    if (ofRoute === undefined) children.set(route, (ofRoute = new Map()));
+    let observe = ofRoute.get(status_code);
+    if (observe === undefined) {
+      const child = duration.labels({ route, status_code });
+      ofRoute.set(status_code, (observe = (seconds) => child.observe(seconds)));
+    }
+    return observe;
+  };
+}
+
+function hooksOf<Hook>(hooks: Hook | Hook[] | undefined): Hook[] {
+  if (hooks === undefined) return [];
+  return Array.isArray(hooks) ? hooks : [hooks];
 }
 
 function paidCredits(contribution: Contribution | undefined): number {

@@ -403,10 +403,11 @@ describe('security headers', () => {
   const app = useApp(() => ({ auth_tokens: grants() }));
 
   it.each([
-    ['/healthz', {}],
     ['/docs', bearer(TOKENS.operator)],
     ['/docs/static/swagger-ui-bundle.js', bearer(TOKENS.operator)],
-  ])('GET %s carries helmet headers', async (url, headers) => {
+    ['/console', bearer(TOKENS.operator)],
+    ['/console/static/console.js', {}],
+  ])('GET %s, a page or its asset, carries helmet headers', async (url, headers) => {
     const response = await app().inject({ method: 'GET', url, headers });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-security-policy']).toContain("default-src 'self'");
@@ -415,10 +416,17 @@ describe('security headers', () => {
     expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
   });
 
-  it('problems carry them too', async () => {
-    const response = await app().inject({ method: 'POST', url: '/quote' });
-    expect(response.statusCode).toBe(401);
+  it.each([
+    ['GET /healthz', () => app().inject({ method: 'GET', url: '/healthz' }), 200],
+    ['POST /quote', () => app().inject({ method: 'POST', url: '/quote', headers: bearer(TOKENS.wallet), payload: QUOTE_EXAMPLE }), 200],
+    ['a problem', () => app().inject({ method: 'POST', url: '/quote' }), 401],
+  ])('%s, a JSON answer, carries nosniff and none of the page headers', async (_name, send, status) => {
+    const response = await send();
+    expect(response.statusCode).toBe(status);
     expect(response.headers['x-content-type-options']).toBe('nosniff');
+    for (const pageHeader of ['content-security-policy', 'strict-transport-security', 'x-frame-options', 'cross-origin-opener-policy', 'referrer-policy']) {
+      expect(response.headers[pageHeader]).toBeUndefined();
+    }
   });
 
   it('the Swagger UI page loads only assets its CSP allows: scripts and styles from the service itself', async () => {

@@ -145,6 +145,9 @@ function bodyBytesArb(route: OffloadedRoute): fc.Arbitrary<Buffer> {
   });
 }
 
+/** The seed of the parity property: fixed, so that its bodies, and the statuses they reach, are the same on every run. */
+const PARITY_SEED = 20_261_125;
+
 const acceptArb = fc.constantFrom(undefined, 'application/json', 'text/csv', 'text/csv;q=0.5, application/json', 'text/*');
 
 describe('an app that answers every body in the pool', () => {
@@ -159,7 +162,7 @@ describe('an app that answers every body in the pool', () => {
         statuses.add(fromLoop.statusCode);
         expect(answerOf(fromPool)).toStrictEqual(answerOf(fromLoop));
       }),
-      { numRuns: 150 },
+      { numRuns: 150, seed: PARITY_SEED },
     );
     // The bodies reached answers, refusals of the schema and of the policy alike.
     expect(statuses).toContain(200);
