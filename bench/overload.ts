@@ -21,7 +21,7 @@ import { machineLine, mib, ms, rate } from './http/format.js';
 import { openLoop, type Sample } from './http/open-loop.js';
 import { pinLoadGenerator, startDivy, type ServerProcess } from './http/servers.js';
 import { quantile } from './http/stats.js';
-import { smallTraffic } from './http/traffic.js';
+import { mixedTraffic, workerHeavyTraffic } from './http/traffic.js';
 
 const CAPACITY_SECS = 2;
 const CAPACITY_ROUNDS = 3;
@@ -37,7 +37,7 @@ const NORMAL_WINDOWS_IN_A_ROW = 4;
 const MAX_SOCKETS = 2000;
 
 const pinned = pinLoadGenerator();
-const traffic = smallTraffic(64);
+const traffic = process.env['OVERLOAD_TRAFFIC'] === 'mixed' ? mixedTraffic(64) : workerHeavyTraffic(64);
 const bodies = traffic.map((entry) => ({ ...entry, body: Buffer.from(entry.body) }));
 const next = (index: number) => bodies[index % bodies.length]!;
 const divy = await startDivy();

@@ -32,3 +32,8 @@ export function smallTraffic(rounds: number): RingEntry[] {
     rounds,
   );
 }
+
+/** Deltas of 64 workers only: requests whose own work, not the HTTP exchange, sets the capacity. */
+export function workerHeavyTraffic(rounds: number): RingEntry[] {
+  return mix([{ kind: 'delta, 64 workers', ring: deltaRing(64, RING), weight: 1 }], rounds);
+}

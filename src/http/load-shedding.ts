@@ -28,8 +28,12 @@ export interface LoadShedding {
   readonly retry_after_s: number;
 }
 
-/** A delay past which a small request already waits longer than callers on the hot path expect. */
-export const SHED_MAX_EVENT_LOOP_DELAY_MS_DEFAULT = 100;
+/**
+ * Measured at three times the capacity of 64-worker deltas (BENCHMARKS.md, Overload): with 100 ms
+ * the process still accepted about 75% of its capacity, the backlog grew, and accepted requests
+ * waited 16 s at p99; with 25 ms it accepted about 60%, and their p99 stayed under 200 ms.
+ */
+export const SHED_MAX_EVENT_LOOP_DELAY_MS_DEFAULT = 25;
 /** The sampler's own resolution (under-pressure measures in 10 ms steps) is the floor of its interval. */
 export const SHED_SAMPLE_INTERVAL_MS_MIN = 10;
 export const SHED_SAMPLE_INTERVAL_MS_DEFAULT = 100;

@@ -59,7 +59,7 @@ const DEFAULT_CONFIG: Config = {
   rate_limit_per_min: undefined,
   workers: 1,
   load_shedding: {
-    max_event_loop_delay_ms: 100,
+    max_event_loop_delay_ms: 25,
     // 90% of V8's heap limit, which depends on the machine.
     max_heap_used_bytes: Math.floor(getHeapStatistics().heap_size_limit * 0.9),
     sample_interval_ms: 100,
