@@ -3,6 +3,7 @@
  * (status, headers, bytes, signatures, metrics), small bodies kept inline, and a full queue shed.
  */
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import fc from 'fast-check';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
@@ -12,6 +13,7 @@ import { CONTRIBUTION_EXAMPLE, REALTIME_DELTA_EXAMPLE, SETTLE_EXAMPLE } from '..
 import { SIGNED_COMPONENTS } from '../../src/http/signing.js';
 import { jsonTextParserOf } from '../../src/http/json-body.js';
 import { answerTask, offloadedAnswerers } from '../../src/http/offload/answer-task.js';
+import { OFFLOAD_THREAD_NICE_INCREMENT } from '../../src/http/offload/task.js';
 import { apiSchemas } from '../../src/http/schemas/api.js';
 import { catalogOfOne, computeRealtimeDelta, DEFAULT_POLICY_SETTINGS, type PolicySettings, type WorkerAssignment } from '../../src/policy/index.js';
 import { listeningPort, readBody, useServiceProcesses, withTimeout } from '../support/service-process.js';
@@ -256,6 +258,31 @@ describe('which bodies go to the pool', () => {
     const quote = await post(app(), '/quote', `${JSON.stringify({ prompt_tokens: 1, requested_completion_tokens: 1, total_model_bytes: 1 })}${' '.repeat(threshold)}`);
     expect(quote.statusCode).toBe(200);
     expect(await offloadedCount(app())).toBe(before);
+  });
+});
+
+/** The nice value of each thread of this process, by thread id (Linux: /proc/self/task/<tid>/stat, field 19). */
+function threadNiceValues(): Map<number, number> {
+  const values = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    // The fields after the command name, which may hold spaces, start at the third: nice is the 19th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    values.set(Number(tid), Number(fields[19 - 3]));
+  }
+  return values;
+}
+
+describe.runIf(process.platform === 'linux')('the priority of the pool threads', () => {
+  const app = useApp({ offload: { threads: 1, min_body_bytes: 0 } });
+
+  it('is lower than the event loop\'s by OFFLOAD_THREAD_NICE_INCREMENT, so that small requests get the CPU first', async () => {
+    const before = threadNiceValues();
+    expect((await post(app(), '/realtime-delta', JSON.stringify(REALTIME_DELTA_EXAMPLE))).statusCode).toBe(200);
+    const eventLoopNice = before.get(process.pid)!;
+    const started = [...threadNiceValues()].filter(([tid]) => !before.has(tid));
+    expect(started.map(([, nice]) => nice)).toContain(Math.min(19, eventLoopNice + OFFLOAD_THREAD_NICE_INCREMENT));
+    expect(threadNiceValues().get(process.pid)).toBe(eventLoopNice);
   });
 });
 

@@ -32,3 +32,10 @@ export type OffloadOutcome =
   | { readonly status: 200; readonly bytes: Uint8Array; readonly counted: unknown }
   | { readonly status: 204 }
   | { readonly status: number; readonly problem: ProblemFields };
+
+/**
+ * How much lower than the event loop's a pool thread's priority is (nice). Where the pool and the
+ * event loop share a core, the kernel then gives the CPU to the event loop first, so a small
+ * request does not wait out a time slice of a large job: the large job takes what is left.
+ */
+export const OFFLOAD_THREAD_NICE_INCREMENT = 10;

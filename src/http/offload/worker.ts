@@ -3,13 +3,30 @@
  * catalog, once, then answers each task. Loaded from its TypeScript source under tsx, from
  * dist/ once built.
  */
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
 import Fastify from 'fastify';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { jsonTextParserOf } from '../json-body.js';
 import { apiSchemas } from '../schemas/api.js';
 import { answerTask, offloadedAnswerers } from './answer-task.js';
-import type { OffloadOutcome, OffloadTask, OffloadWorkerData } from './task.js';
+import { OFFLOAD_THREAD_NICE_INCREMENT, type OffloadOutcome, type OffloadTask, type OffloadWorkerData } from './task.js';
+
+const NICE_MAX = 19;
+
+lowerThisThreadsPriority(OFFLOAD_THREAD_NICE_INCREMENT);
+
+/** Linux sets priorities per thread (setpriority on a thread id); elsewhere the thread keeps the process's. */
+function lowerThisThreadsPriority(increment: number): void {
+  let threadId: number;
+  try {
+    threadId = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+  } catch {
+    return;
+  }
+  setPriority(threadId, Math.min(NICE_MAX, getPriority(threadId) + increment));
+}
 
 const { catalog, batch_max_updates } = workerData as OffloadWorkerData;
 const answerers = offloadedAnswerers(catalog, apiSchemas(catalog, batch_max_updates));
