@@ -1,7 +1,7 @@
 /** Who may call what: bearer tokens with roles, the rate limit, and security headers. */
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type * as NodeCrypto from 'node:crypto';
-import { Writable } from 'node:stream';
+import { captureLogLines } from '../support/log-lines.js';
 import type { LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
@@ -224,13 +224,7 @@ describe('the token compare', () => {
 });
 
 describe('tokens are never logged', () => {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((line) => line.length > 0));
-      done();
-    },
-  });
+  const { lines, stream } = captureLogLines();
   const app = useApp(() => ({ logger: pino({ level: 'trace' }, stream), auth_tokens: grants() }), (built) => {
     built.post('/test/bug', async () => {
       throw new Error('a bug');
@@ -253,13 +247,7 @@ describe('tokens are never logged', () => {
 
 describe('logAuthMode', () => {
   function logged(tokens: readonly TokenGrant[] | undefined): unknown[] {
-    const lines: string[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString('utf8'));
-        done();
-      },
-    });
+    const { lines, stream } = captureLogLines();
     logAuthMode(pino({ level: 'info', base: null, timestamp: false }, stream), tokens);
     return lines.map((line) => JSON.parse(line));
   }

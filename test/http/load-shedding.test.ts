@@ -4,7 +4,7 @@
  * the app past that point); probes and /metrics still answer; once the process is back under its
  * thresholds, requests are served again. The figures at three times capacity are in BENCHMARKS.md.
  */
-import { Writable } from 'node:stream';
+import { captureLogLines } from '../support/log-lines.js';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { digestOf } from '../../src/http/auth.js';
@@ -50,13 +50,7 @@ function expectShed(response: FetchedResponse, pressure: string, retry_after_s: 
 }
 
 describe('load shedding on the heap: every request over the threshold is shed', () => {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((line) => line.length > 0));
-      callback();
-    },
-  });
+  const { lines, stream } = captureLogLines();
   // A 1-byte heap threshold holds from the first sample on.
   const shedding: LoadShedding = { max_event_loop_delay_ms: 0, max_heap_used_bytes: 1, sample_interval_ms: SAMPLE_INTERVAL_MS, retry_after_s: 7 };
   const app = useApp({ load_shedding: shedding, logger: pino({ level: 'info' }, stream) });

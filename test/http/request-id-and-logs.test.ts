@@ -1,5 +1,5 @@
 /** Request ids, the one log line per request, and readiness while the app closes. */
-import { Writable } from 'node:stream';
+import { captureLogLines } from '../support/log-lines.js';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -71,13 +71,7 @@ interface LogLine {
 }
 
 describe('request logs', () => {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((line) => line.length > 0));
-      callback();
-    },
-  });
+  const { lines, stream } = captureLogLines();
   const app = useApp({ logger: pino({ level: 'info' }, stream) }, (built) => {
     built.get('/boom', async () => {
       throw new Error('secret internals');
