@@ -80,13 +80,17 @@ type Paths = Record<string, Record<string, Operation>>;
 
 /** Each operation of each path with `respond(route, method, operation)` added to its responses, as Fastify declares its route. */
 function withResponses<Document extends object>(document: Document, respond: (route: string, method: string) => Record<string, unknown>): Document {
+  return mapOperations(document, (route, method, operation) => ({ ...operation, responses: { ...operation.responses, ...respond(route, method) } }));
+}
+
+/** Each operation of each path replaced by `change(route, method, operation)`, the route as Fastify declares it. */
+function mapOperations<Document extends object>(document: Document, change: (route: string, method: string, operation: Operation) => Operation): Document {
   const shape = document as OpenApiShape & { paths?: Paths };
   const paths = Object.fromEntries(
     Object.entries(shape.paths ?? {}).map(([path, operations]) => {
       // OpenAPI writes `/policy/{version}`; Fastify declares `/policy/:version`.
       const route = path.replace(/\{([^}]+)\}/g, ':$1');
-      const answered = Object.entries(operations).map(([method, operation]) => [method, { ...operation, responses: { ...operation.responses, ...respond(route, method) } }]);
-      return [path, Object.fromEntries(answered)];
+      return [path, Object.fromEntries(Object.entries(operations).map(([method, operation]) => [method, change(route, method, operation)]))];
     }),
   );
   return { ...document, paths };
@@ -113,20 +117,12 @@ function rateLimitResponses(per_minute: number) {
  * with an empty `security`), so Swagger UI's Authorize button sends the token.
  */
 function withBearerAuth<Document extends object>(document: Document): Document {
-  const shape = document as OpenApiShape & { paths?: Record<string, Record<string, { responses?: Record<string, unknown> }>> };
-  const paths = Object.fromEntries(
-    Object.entries(shape.paths ?? {}).map(([path, operations]) => {
-      // OpenAPI writes `/policy/{version}`; Fastify declares `/policy/:version`.
-      const route = path.replace(/\{([^}]+)\}/g, ':$1');
-      const open = accessOf(route) === 'open';
-      const secured = (method: string, operation: { responses?: Record<string, unknown> }) =>
-        open ? { ...operation, security: [] } : { ...operation, responses: { ...operation.responses, ...authResponses(method, route) } };
-      return [path, Object.fromEntries(Object.entries(operations).map(([method, operation]) => [method, secured(method, operation)]))];
-    }),
+  const shape = document as OpenApiShape;
+  const secured = mapOperations(document, (route, method, operation) =>
+    accessOf(route) === 'open' ? { ...operation, security: [] } : { ...operation, responses: { ...operation.responses, ...authResponses(method, route) } },
   );
   return {
-    ...document,
-    paths,
+    ...secured,
     components: {
       ...shape.components,
       securitySchemes: {
