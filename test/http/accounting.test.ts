@@ -25,21 +25,14 @@ import {
   type Settlement,
 } from '../../src/policy/index.js';
 import { expectProblem, JSON_CONTENT_TYPE, postJson, sumCredits, useApp } from '../support/http.js';
+import { MODEL_DEFAULT_PARAMETERS } from '../support/model-defaults.js';
 import { README_QUOTE_CONSUMPTION, README_SETTLE_CONSUMPTION, README_SETTLEMENT, README_WORKER_FACTORS } from '../support/readme-example.js';
 
 /** The schemas the default app answers with, to parse its answers by. */
 const schemas = apiSchemas(catalogOfOne(DEFAULT_POLICY_SETTINGS));
 
 /** The default parameters as GET /policy shows them, without their version. */
-const DEFAULT_PARAMETERS_SHOWN = {
-  model_size_scale_gib: 32,
-  min_execution_time_secs: 0.001,
-  reference_service_rate_min: 2 ** -52,
-  throughput_multiplier_min: 0.5,
-  throughput_multiplier_max: 1.5,
-  resource_multiplier_base: 0.85,
-  resource_multiplier_span: 0.3,
-};
+const { version: _version, ...DEFAULT_PARAMETERS_SHOWN } = MODEL_DEFAULT_PARAMETERS;
 
 describe('accounting endpoints with the default policy', () => {
   const app = useApp();

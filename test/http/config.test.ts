@@ -16,19 +16,11 @@ import {
   type PolicySettings,
 } from '../../src/policy/index.js';
 import { postJson, useApp } from '../support/http.js';
+import { MODEL_DEFAULT_PARAMETERS } from '../support/model-defaults.js';
 import { useTempDir } from '../support/temp-dir.js';
 
 const DEFAULT_SETTINGS: PolicySettings = {
-  parameters: {
-    version: 'divy-credit-1',
-    model_size_scale_gib: 32,
-    min_execution_time_secs: 0.001,
-    reference_service_rate_min: 2 ** -52,
-    throughput_multiplier_min: 0.5,
-    throughput_multiplier_max: 1.5,
-    resource_multiplier_base: 0.85,
-    resource_multiplier_span: 0.3,
-  },
+  parameters: MODEL_DEFAULT_PARAMETERS,
   credit_scale: 9,
   max_assignments: 10_000,
 };

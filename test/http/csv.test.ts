@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { CSV_CONTENT_TYPE, WORKER_CREDIT_COLUMNS, workerCreditsCsv } from '../../src/http/csv.js';
 import { CONTRIBUTION_EXAMPLE, REALTIME_DELTA_EXAMPLE } from '../../src/http/schemas/examples.js';
 import type { WorkerAssignment, WorkerCredit } from '../../src/policy/index.js';
-import { ID_HEADER, JSON_CONTENT_TYPE, oneViolation, postJson, REQUEST_ID, reservationExceeded, useApp, expectExactProblem, invalidRequest } from '../support/http.js';
+import { ID_HEADER, INTERNAL_ERROR, JSON_CONTENT_TYPE, oneViolation, postJson, REQUEST_ID, reservationExceeded, useApp, expectExactProblem, invalidRequest } from '../support/http.js';
 
 const CSV = { accept: 'text/csv' } as const;
 const CSV_ROUTES = ['/contribution', '/realtime-delta'] as const;
@@ -333,13 +333,7 @@ describe('a failure after the answer chose CSV', () => {
 
   it.each(CSV_ROUTES)('%s: is a bare 500 problem in JSON, not CSV', async (route) => {
     const response = await postJson(app(), route, EXAMPLES[route], { ...CSV, ...ID_HEADER, 'x-fail-after-answer': '1' });
-    expectExactProblem(response, {
-      type: 'about:blank',
-      title: 'Internal Server Error',
-      status: 500,
-      detail: `The service failed to answer; the failure is logged under request id ${REQUEST_ID}.`,
-      request_id: REQUEST_ID,
-    });
+    expectExactProblem(response, INTERNAL_ERROR);
   });
 });
 

@@ -16,6 +16,7 @@ import {
   postRaw,
   REQUEST_ID,
   RULE_VIOLATION,
+  ASSIGNMENT_FIELDS,
   type ProblemBody,
   useApp,
 } from '../support/http.js';
@@ -37,15 +38,6 @@ const INVALID_ENCODING = {
   request_id: REQUEST_ID,
 } as const;
 
-/** The fields of a worker assignment, in the schema's order: an empty assignment misses each. */
-const ASSIGNMENT_FIELDS = [
-  'worker_id',
-  'execution_time_ms',
-  'assigned_capacity_units',
-  'shard_column_start',
-  'shard_column_end',
-  'available_memory_bytes',
-] as const;
 
 /** The "is required" errors of `count` empty assignments, in the order the schema reports them. */
 function missingFieldsOf(count: number): { path: string; message: string }[] {

@@ -14,6 +14,7 @@ import {
   type PolicySettings,
 } from '../../src/policy/index.js';
 import { creditUnits, oracleTokenUnits } from '../support/credits.js';
+import { MODEL_DEFAULT_PARAMETERS } from '../support/model-defaults.js';
 import { expectSoundSplit, GIB, jobs } from './jobs.js';
 
 /** Each parameter's rule in full, as a caller reads it. */
@@ -45,18 +46,7 @@ describe('the parameter table', () => {
   });
 
   it('defaults to the constants of the original model', () => {
-    // lib.rs: MODEL_SIZE_BUDGET_SCALE_GIB, MIN_EXECUTION_TIME_SECS, the median's .max(f64::EPSILON),
-    // MIN_/MAX_THROUGHPUT_MULTIPLIER, RESOURCE_MULTIPLIER_BASE and _SPAN.
-    expect(DEFAULT_POLICY_PARAMETERS).toStrictEqual({
-      version: 'divy-credit-1',
-      model_size_scale_gib: 32,
-      min_execution_time_secs: 0.001,
-      reference_service_rate_min: 2 ** -52,
-      throughput_multiplier_min: 0.5,
-      throughput_multiplier_max: 1.5,
-      resource_multiplier_base: 0.85,
-      resource_multiplier_span: 0.3,
-    });
+    expect(DEFAULT_POLICY_PARAMETERS).toStrictEqual(MODEL_DEFAULT_PARAMETERS);
     expect(DEFAULT_POLICY_PARAMETERS.reference_service_rate_min).toBe(Number.EPSILON);
   });
 

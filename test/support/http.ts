@@ -123,6 +123,25 @@ export const MALFORMED_JSON = {
   request_id: REQUEST_ID,
 } as const;
 
+/** The 500 of a bug, naming REQUEST_ID and nothing of the error. */
+export const INTERNAL_ERROR: ProblemBody = {
+  type: 'about:blank',
+  title: 'Internal Server Error',
+  status: 500,
+  detail: `The service failed to answer; the failure is logged under request id ${REQUEST_ID}.`,
+  request_id: REQUEST_ID,
+};
+
+/** The fields of a worker assignment, in the schema's order. */
+export const ASSIGNMENT_FIELDS = [
+  'worker_id',
+  'execution_time_ms',
+  'assigned_capacity_units',
+  'shard_column_start',
+  'shard_column_end',
+  'available_memory_bytes',
+] as const;
+
 /** The 400 of the schema errors a body has, in order. */
 export function invalidRequest(...errors: ProblemError[]): ProblemBody {
   const fields = errors.length === 1 ? '1 field is' : `${errors.length} fields are`;
