@@ -91,9 +91,9 @@ export async function shedLoad(app: FastifyInstance, shedding: LoadShedding, cou
   };
   const logShed = shedLogger(app);
   shedBeforeTheApp(app.server, (request, response) => {
-    if (NEVER_SHED.has(pathOf(request))) return false;
+    // The pressure first: it is two sampled numbers, and mostly there is none.
     const pressed = pressure();
-    if (pressed === undefined) return false;
+    if (pressed === undefined || NEVER_SHED.has(pathOf(request))) return false;
     counters.countShed();
     counters.countProblem(PROBLEM_TYPES.overloaded);
     logShed(pressed);
