@@ -12,6 +12,7 @@ import { createVerifier, httpbis } from 'http-message-signatures';
 import { describe, expect, it } from 'vitest';
 import { CSV_CONTENT_TYPE, WORKER_CREDIT_COLUMNS, workerCreditsCsv } from '../../src/http/csv.js';
 import { CONTRIBUTION_EXAMPLE, REALTIME_DELTA_EXAMPLE } from '../../src/http/schemas/examples.js';
+import { ACCEPTS_ANSWERED_WITHOUT_NEGOTIATION, negotiatedCsv, prefersCsv } from '../../src/http/worker-credits-answer.js';
 import type { WorkerAssignment, WorkerCredit } from '../../src/policy/index.js';
 import { ID_HEADER, INTERNAL_ERROR, JSON_CONTENT_TYPE, oneViolation, postJson, REQUEST_ID, reservationExceeded, useApp, expectExactProblem, invalidRequest } from '../support/http.js';
 
@@ -279,6 +280,29 @@ describe('content negotiation', () => {
     const response = await postJson(app(), '/quote', { prompt_tokens: 1, requested_completion_tokens: 1, total_model_bytes: 1 }, CSV);
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe(JSON_CONTENT_TYPE);
+  });
+});
+
+describe('the Accept values answered without negotiation', () => {
+  it('are exactly those Negotiator itself reads as the JSON', () => {
+    expect(ACCEPTS_ANSWERED_WITHOUT_NEGOTIATION).toEqual([undefined, '', '*/*', 'application/json']);
+    for (const accept of ACCEPTS_ANSWERED_WITHOUT_NEGOTIATION) expect(negotiatedCsv(accept), String(accept)).toBe(false);
+  });
+
+  it('property: the choice is Negotiator\'s for any Accept value', () => {
+    const mediaRange = fc.constantFrom('text/csv', 'application/json', '*/*', 'text/*', 'application/*', 'text/html', 'TEXT/CSV', 'nonsense');
+    const parameter = fc.constantFrom('', ';q=0', ';q=0.5', ';q=1', ';header=present', ';header=absent', ';charset=utf-8', '; q=0.1');
+    const accept = fc.oneof(
+      fc.constant(undefined),
+      fc.array(fc.tuple(mediaRange, parameter).map(([range, parameters]) => `${range}${parameters}`), { maxLength: 4 }).map((ranges) => ranges.join(', ')),
+      fc.string({ maxLength: 40 }),
+    );
+    fc.assert(
+      fc.property(accept, (value) => {
+        expect(prefersCsv({ headers: value === undefined ? {} : { accept: value } })).toBe(negotiatedCsv(value));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
