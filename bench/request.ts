@@ -9,11 +9,11 @@
  *   `constructor` keys on top, which falls under "other");
  * - validation: `safeParse` of the parsed body by the app's own request schema;
  * - policy: the policy call on the validated body, as the route makes it;
- * - serialization: `JSON.stringify` of the result, the app's serializer.
+ * - serialization: the app's writer of the route's answer (src/http/answer-writers.ts).
  *
  * "Other" is the whole request minus the four stages: Fastify's routing, hooks, body reading
  * and reply, inject's request and response, the body's bytes on the way in and out, and the
- * garbage collection the stages cause together. JSON.stringify returns its text in pieces (a V8
+ * garbage collection the stages cause together. A writer returns its text in pieces (a V8
  * cons string), and flattening it falls to its first reader, Fastify's byte count, so "other"
  * holds that too. The four stages are also timed chained in one call, outside Fastify, as a check
  * on timing them apart. Where "other" goes is shown by the profile (profile.ts).
@@ -29,6 +29,8 @@ export interface RouteUnderTest<Schema extends z.ZodType> {
   readonly schema: Schema;
   /** The policy call the route makes on the validated body. */
   readonly policy: (input: z.output<Schema>) => object | null;
+  /** The app's writer of the route's answer. */
+  readonly write: (answer: unknown) => string;
 }
 
 /** Microseconds per request, averaged over the bodies taken in turn. */
@@ -53,12 +55,12 @@ export async function benchRequest<Schema extends z.ZodType>(
   route: RouteUnderTest<Schema>,
   inputs: readonly unknown[],
 ): Promise<RequestFigure> {
-  const { url, schema, policy } = route;
+  const { url, schema, policy, write } = route;
   const bodies = inputs.map((input) => JSON.stringify(input));
   const parsed = bodies.map((body) => JSON.parse(body) as unknown);
   const validated = parsed.map((body) => validate(schema, body));
   const results = validated.map((body) => policy(body) ?? fail(`${url}: the policy found nothing to account`));
-  const serialized = results.map((result) => JSON.stringify(result));
+  const serialized = results.map((result) => write(result));
 
   // The stages must be the request's own: the app answers each body with exactly this text.
   for (const [turn, body] of bodies.entries()) {
@@ -77,11 +79,11 @@ export async function benchRequest<Schema extends z.ZodType>(
     await measureSideBySide(
       [
         { async: async () => (await post(app, url, bodies[next()]!)).payload },
-        { sync: () => JSON.stringify(policy(validate(schema, JSON.parse(bodies[next()]!)))) },
+        { sync: () => write(policy(validate(schema, JSON.parse(bodies[next()]!)))) },
         { sync: () => JSON.parse(bodies[next()]!) },
         { sync: () => schema.safeParse(parsed[next()]) },
         { sync: () => policy(validated[next()]!) },
-        { sync: () => JSON.stringify(results[next()]!) },
+        { sync: () => write(results[next()]!) },
       ],
       cycle,
     )

@@ -8,6 +8,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyPluginOptions } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { answerSerializerCompiler, compileAnswerWriters } from './http/answer-writers.js';
 import { requireBearerTokens, type TokenGrant } from './http/auth.js';
 import { connectionGuard, connectionLimits, connectionServerOptions, type ConnectionLimits } from './http/connection-limits.js';
 import { DOCS_PREFIX, openapiOptions } from './http/openapi.js';
@@ -96,7 +97,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   app.setValidatorCompiler(passingOffloadedAnswers(validatorCompiler));
   // Replies come from the policy, whose types the compiler already checks against the
   // schemas; validating each one again at run time would cost a third of the throughput.
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // Accounting answers are written by writers compiled from their schemas, the rest by JSON.stringify.
+  const schemas = apiSchemas(catalog, options.batch_max_updates);
+  app.setSerializerCompiler(answerSerializerCompiler(compileAnswerWriters(schemas)));
   // Bodies are JSON only; without this parser a text body would pass as a string.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(handleError);
@@ -114,7 +117,6 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   // Before the routes: the rate limit covers only routes registered after it.
   if (options.rate_limit_per_min !== undefined) await limitRequestRate(app, options.rate_limit_per_min);
 
-  const schemas = apiSchemas(catalog, options.batch_max_updates);
   await app.register(
     swagger,
     openapiOptions(schemas.docs, {
