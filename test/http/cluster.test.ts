@@ -30,9 +30,11 @@ describe('WORKERS=2', () => {
 
     const answers = await Promise.all(Array.from({ length: 12 }, () => postQuote(port)));
     expect(answers).toEqual(Array.from({ length: 12 }, () => ({ status: 200 })));
-    // The primary hands connections round-robin, so both workers answered.
-    const answeredBy = new Set(messages(server.lines).filter((line) => line.msg === 'request completed').map((line) => line.pid));
-    expect([...answeredBy].sort()).toEqual([...pids].sort());
+    // The primary hands connections round-robin, so both workers answered. Their request lines
+    // come within the logger's flush interval.
+    const answeredBy = () => new Set(messages(server.lines).filter((line) => line.msg === 'request completed').map((line) => line.pid));
+    await waitFor(() => answeredBy().size === 2, 'a request line from each worker');
+    expect([...answeredBy()].sort()).toEqual([...pids].sort());
     expect(await withTimeout(get(port, '/readyz'), 5000, 'GET /readyz')).toMatchObject({ status: 200 });
 
     server.child.kill('SIGTERM');
