@@ -131,11 +131,15 @@ export function settleRequests(options: WorkerCount = {}) {
     });
 }
 
+const FORBIDDEN_KEY = /"(__proto__|constructor)":/;
+
 /** Updates of a batch: deltas (200 or 204), and updates refused with a 400, 409 or 422. */
 export function batchUpdates(options: { maxUpdates?: number } = {}): fc.Arbitrary<unknown[]> {
   const deltas = realtimeDeltaRequests({ maxAssignments: 6 });
   const refused = fc.oneof(
-    fc.jsonValue(),
+    // Without keys that could rewrite prototypes: a body holding one anywhere is refused whole
+    // (src/http/json-body.ts), so the batch would not be answered update by update.
+    fc.jsonValue().filter((value) => !FORBIDDEN_KEY.test(JSON.stringify(value))),
     deltas.map((update) => ({ ...update, reserved_completion_tokens: 0, frontier_completion_tokens: update.frontier_completion_tokens + 1 })),
     deltas.map((update) => ({ ...update, total_columns: 0 })),
     deltas.map((update) => ({ ...update, job_id: '' })),
