@@ -48,7 +48,7 @@ function problemJson(reply: FastifyReply, payload: unknown): string {
  * client's default): answered without parsing. Negotiator reads each of them as JSON too, which a
  * test checks; parsing the header cost a small request more than its validation did.
  */
-const JSON_ONLY_ACCEPTS: ReadonlySet<string | undefined> = new Set([undefined, '', '*/*', 'application/json']);
+export const JSON_ONLY_ACCEPTS: ReadonlySet<string | undefined> = new Set([undefined, '', '*/*', 'application/json']);
 
 /** Whether the request prefers the CSV of the workers to the JSON answer. */
 export function prefersCsv(request: Pick<FastifyRequest, 'headers'>): boolean {
@@ -61,8 +61,6 @@ export function negotiatedCsv(accept: string | undefined): boolean {
   return new Negotiator({ headers: accept === undefined ? {} : { accept } }).mediaType([JSON_MEDIA_TYPE, CSV_MEDIA_TYPE]) === CSV_MEDIA_TYPE;
 }
 
-/** The Accept values answered without negotiation (for the test that checks they choose the JSON). */
-export const ACCEPTS_ANSWERED_WITHOUT_NEGOTIATION: readonly (string | undefined)[] = [...JSON_ONLY_ACCEPTS];
 
 /** The headers of either representation, whoever writes its bytes; returns `csv`. */
 export function representWorkerCredits(reply: FastifyReply, csv: boolean): boolean {

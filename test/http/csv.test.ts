@@ -12,7 +12,7 @@ import { createVerifier, httpbis } from 'http-message-signatures';
 import { describe, expect, it } from 'vitest';
 import { CSV_CONTENT_TYPE, WORKER_CREDIT_COLUMNS, workerCreditsCsv } from '../../src/http/csv.js';
 import { CONTRIBUTION_EXAMPLE, REALTIME_DELTA_EXAMPLE } from '../../src/http/schemas/examples.js';
-import { ACCEPTS_ANSWERED_WITHOUT_NEGOTIATION, negotiatedCsv, prefersCsv } from '../../src/http/worker-credits-answer.js';
+import { JSON_ONLY_ACCEPTS, negotiatedCsv, prefersCsv } from '../../src/http/worker-credits-answer.js';
 import type { WorkerAssignment, WorkerCredit } from '../../src/policy/index.js';
 import { ID_HEADER, INTERNAL_ERROR, JSON_CONTENT_TYPE, oneViolation, postJson, REQUEST_ID, reservationExceeded, useApp, expectExactProblem, invalidRequest } from '../support/http.js';
 
@@ -285,8 +285,8 @@ describe('content negotiation', () => {
 
 describe('the Accept values answered without negotiation', () => {
   it('are exactly those Negotiator itself reads as the JSON', () => {
-    expect(ACCEPTS_ANSWERED_WITHOUT_NEGOTIATION).toEqual([undefined, '', '*/*', 'application/json']);
-    for (const accept of ACCEPTS_ANSWERED_WITHOUT_NEGOTIATION) expect(negotiatedCsv(accept), String(accept)).toBe(false);
+    expect([...JSON_ONLY_ACCEPTS]).toEqual([undefined, '', '*/*', 'application/json']);
+    for (const accept of JSON_ONLY_ACCEPTS) expect(negotiatedCsv(accept), String(accept)).toBe(false);
   });
 
   it('property: the choice is Negotiator\'s for any Accept value', () => {
