@@ -150,6 +150,11 @@ describe('the nginx configuration', () => {
     }
   });
 
+  it('keeps the replicas\' failure state in one zone shared by every nginx worker', () => {
+    // Otherwise a worker may still count a restarted replica as down while another already sends to it.
+    expect(argsOf('zone', upstream.block)).toEqual(['divy', expect.stringMatching(/^\d+k$/)]);
+  });
+
   it('closes idle upstream connections before the service does', () => {
     expect(argsOf('keepalive', upstream.block)).toHaveLength(1);
     expect(nginxTimeMs(argsOf('keepalive_timeout', upstream.block)[0]!)).toBeLessThan(replicaConfig.connection_limits.keep_alive_timeout_ms);
