@@ -81,7 +81,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.body_limit_bytes ?? bodyLimitBytesFor(settingsFor(catalog, undefined).max_assignments),
     genReqId: requestIdOf,
-    logController: new RequestLogController(),
+    logController: new RequestLogController(options.logger),
     // Requests that arrive while closing get a problem body from the hook below instead.
     return503OnClosing: false,
     // Errors raised before routing (a badly encoded URL) get the same problem body as the rest.
