@@ -3,8 +3,7 @@
  * app as in the timed benchmark, and each sample is charged to the part of the request that the
  * innermost recognisable frame on its stack belongs to. This sees what timing the stages apart
  * cannot: the garbage collection the stages cause together, and the byte copies in Fastify and
- * inject, including the flattening of the writer's output (a V8 cons string) by its first
- * reader. Profiling slows the request somewhat, so the shares matter here, not the times.
+ * inject. Profiling slows the request somewhat, so the shares matter here, not the times.
  *
  * Set BENCH_CPU_PROFILE to a file name to keep the profile, for Chrome DevTools or VS Code.
  */
@@ -97,8 +96,8 @@ function sharesByPart(profile: Profiler.Profile): Map<Part, number> {
 function frameOwner({ functionName, url }: { functionName: string; url: string }): Part | null {
   if (functionName === '(garbage collector)') return 'garbage collection';
   if (url.includes('/src/policy/')) return 'policy';
-  // The app's writers (src/http/answer-writers.ts). Their compiled code has no url, so it is charged to them.
-  if (url.endsWith('/src/http/answer-writers.js') || url.includes('/node_modules/fast-json-stringify/')) return 'serialization (the app\'s serializer)';
+  // The app's serializer (JSON.stringify, native code, charged to its caller).
+  if (functionName === 'writeAnswerJson' && url.endsWith('/src/app.js')) return 'serialization (the app\'s serializer)';
   // The app's own hooks and body checks; the policy they call is charged to the policy above.
   if (url.includes('/src/http/')) return 'the app\'s HTTP code (src/http: body checks, hooks, routes)';
   if (url.includes('/node_modules/zod/')) return 'validation (zod)';

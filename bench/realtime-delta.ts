@@ -4,7 +4,6 @@
  * max_assignments (10000 by default), so 10000 workers is the largest request it takes.
  */
 import type { FastifyInstance } from 'fastify';
-import { compileAnswerWriters } from '../src/http/answer-writers.js';
 import type { ApiSchemas } from '../src/http/schemas/api.js';
 import { computeRealtimeDelta, type PolicySettings } from '../src/policy/index.js';
 import { deltaInput, JOBS_IN_TURN } from './jobs.js';
@@ -21,7 +20,6 @@ export interface RealtimeDeltaFigure extends RequestFigure {
 
 export async function benchRealtimeDelta(app: FastifyInstance, schemas: ApiSchemas, settings: PolicySettings): Promise<RealtimeDeltaFigure[]> {
   const figures: RealtimeDeltaFigure[] = [];
-  const { realtimeDelta: write } = compileAnswerWriters(schemas);
   for (const workers of WORKER_COUNTS) {
     if (workers > settings.max_assignments) throw new Error(`${workers} workers is over the app's max_assignments`);
     process.stderr.write(`POST /realtime-delta, ${workers} workers\n`);
@@ -30,7 +28,7 @@ export async function benchRealtimeDelta(app: FastifyInstance, schemas: ApiSchem
       url: '/realtime-delta',
       schema: schemas.realtimeDelta.realtimeDeltaRequest,
       policy: (input: Parameters<typeof computeRealtimeDelta>[0]) => computeRealtimeDelta(input, settings),
-      write,
+      write: (answer: unknown) => JSON.stringify(answer),
     };
     figures.push({ workers, ...(await benchRequest(app, route, jobs)) });
   }

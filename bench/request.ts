@@ -9,13 +9,11 @@
  *   `constructor` keys on top, which falls under "other");
  * - validation: `safeParse` of the parsed body by the app's own request schema;
  * - policy: the policy call on the validated body, as the route makes it;
- * - serialization: the app's writer of the route's answer (src/http/answer-writers.ts).
+ * - serialization: JSON.stringify of the route's answer, as the app writes it.
  *
  * "Other" is the whole request minus the four stages: Fastify's routing, hooks, body reading
  * and reply, inject's request and response, the body's bytes on the way in and out, and the
- * garbage collection the stages cause together. A writer returns its text in pieces (a V8
- * cons string), and flattening it falls to its first reader, Fastify's byte count, so "other"
- * holds that too. The four stages are also timed chained in one call, outside Fastify, as a check
+ * garbage collection the stages cause together. The four stages are also timed chained in one call, outside Fastify, as a check
  * on timing them apart. Where "other" goes is shown by the profile (profile.ts).
  */
 import type { FastifyInstance } from 'fastify';
@@ -29,7 +27,7 @@ export interface RouteUnderTest<Schema extends z.ZodType> {
   readonly schema: Schema;
   /** The policy call the route makes on the validated body. */
   readonly policy: (input: z.output<Schema>) => object | null;
-  /** The app's writer of the route's answer. */
+  /** How the app writes the route's answer. */
   readonly write: (answer: unknown) => string;
 }
 

@@ -63,7 +63,7 @@ for (const [label, figure] of [
   console.log(`| ${label} | ${figure.count} | ${ms(figure.p50_ms)} | ${ms(figure.p99_ms)} | ${figure.shed} | ${figure.failed} |`);
 }
 const heavyCost = costs.find((figure) => figure.workers === HEAVY_WORKERS)!;
-console.log(`\nThe response writer (the app's answer writer, src/http/answer-writers.ts) costs ${us(heavyCost.writer_us_per_worker)} per worker at ${HEAVY_WORKERS} workers (${us(heavyCost.writer_us_per_worker * HEAVY_WORKERS)} a request).`);
+console.log(`\nThe response writer (JSON.stringify, as the app writes its answers) costs ${us(heavyCost.writer_us_per_worker)} per worker at ${HEAVY_WORKERS} workers (${us(heavyCost.writer_us_per_worker * HEAVY_WORKERS)} a request).`);
 
 console.log(`\n## Over HTTP: POST /realtime-delta/batch of ${batch.updates_per_batch} ${batch.workers}-worker updates against single calls (${ROUNDS} alternating rounds)\n`);
 console.log('| single call | batch | per update in the batch | per update, batch / single |');
@@ -85,7 +85,7 @@ writeFileSync(
     y_label: 'microseconds per worker',
     series: [
       { name: 'whole request over HTTP (server time)', colour: '#1f77b4', points: costs.map((figure) => [figure.workers, figure.request_us_per_worker]) },
-      { name: 'response writer (src/http/answer-writers.ts)', colour: '#d62728', points: costs.map((figure) => [figure.workers, figure.writer_us_per_worker]) },
+      { name: 'response writer (JSON.stringify)', colour: '#d62728', points: costs.map((figure) => [figure.workers, figure.writer_us_per_worker]) },
     ],
     note: shortMachineLine(),
   }),

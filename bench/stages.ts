@@ -4,7 +4,6 @@ import { buildApp } from '../src/app.js';
 import { apiSchemas } from '../src/http/schemas/api.js';
 import { catalogOfOne, DEFAULT_POLICY_SETTINGS } from '../src/policy/index.js';
 import { benchBatch } from './batch.js';
-import { benchAnswerWriters } from './answer-writers.js';
 import { linkConsoleAssets } from './console-assets.js';
 import { deltaInput, JOBS_IN_TURN } from './jobs.js';
 import { watchCpu } from './machine.js';
@@ -25,7 +24,6 @@ const schemas = apiSchemas(catalog);
 const deltas = await benchRealtimeDelta(app, schemas, settings);
 const quote = await benchQuote(app, schemas, settings);
 const batch = await benchBatch(app, settings);
-const writers = await benchAnswerWriters(catalog, schemas, settings);
 const PROFILED_WORKERS = 10_000;
 const profiledBodies = Array.from({ length: JOBS_IN_TURN }, (_, turn) => JSON.stringify(deltaInput(PROFILED_WORKERS, turn)));
 process.stderr.write(`profiling POST /realtime-delta, ${PROFILED_WORKERS} workers\n`);
@@ -86,15 +84,6 @@ console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
 console.log(
   `| ${time(batch.single_us)} | ${time(batch.batch_us)} | ${time(batch.per_update_us)} | ${(batch.per_update_us / batch.single_us).toFixed(2)}x | ${bytes(batch.batch_request_bytes)} | ${cores(batch.others_cpu)} |`,
 );
-
-console.log(`\n## Writing the answer: JSON.stringify against the writer compiled from the route's response schema (${JOBS_IN_TURN} distinct answers, in turn)\n`);
-console.log('| answer | size | JSON.stringify | compiled writer | writer / JSON.stringify | others\' CPU |');
-console.log('| :--- | ---: | ---: | ---: | ---: | ---: |');
-for (const figure of writers) {
-  console.log(
-    `| ${figure.answer} | ${bytes(figure.answer_bytes)} | ${time(figure.json_stringify_us)} | ${time(figure.compiled_writer_us)} | ${(figure.compiled_writer_us / figure.json_stringify_us).toFixed(2)}x | ${cores(figure.others_cpu)} |`,
-  );
-}
 
 console.log(`\n## Where a ${PROFILED_WORKERS}-worker request's CPU time goes: V8's sampling profiler\n`);
 console.log('| part | share of the samples | per request, profiled |');

@@ -1,11 +1,9 @@
 /**
  * What a realtime delta costs per worker, by worker count, over real HTTP: the server, pinned to
  * one core and kept busy by closed-loop clients, answers `rate` requests a second, so a request
- * costs it 1/rate of that core. Beside it, the response writer alone: the app's writer of a delta
- * (src/http/answer-writers.ts) on the answers to the same bodies, in this process.
+ * costs it 1/rate of that core. Beside it, the response writer alone: JSON.stringify, as the app
+ * writes its answers, on the answers to the same bodies, in this process.
  */
-import { compileAnswerWriters } from '../../src/http/answer-writers.js';
-import { apiSchemas } from '../../src/http/schemas/api.js';
 import { computeRealtimeDelta, DEFAULT_POLICY_SETTINGS } from '../../src/policy/index.js';
 import { deltaInput } from '../jobs.js';
 import { measureSideBySide } from '../measure.js';
@@ -22,7 +20,7 @@ export interface WorkerCostFigure {
   readonly requests_per_sec: number;
   /** Server time per request over HTTP, per worker. */
   readonly request_us_per_worker: number;
-  /** The app's writer of the answer, per worker. */
+  /** JSON.stringify of the answer, per worker. */
   readonly writer_us_per_worker: number;
   readonly response_bytes: number;
 }
@@ -41,7 +39,7 @@ export async function benchCostPerWorker(divy: ServerProcess, rounds: number, se
     }
   }
   const figures: WorkerCostFigure[] = [];
-  const { realtimeDelta: write } = compileAnswerWriters(apiSchemas());
+  const write = (answer: unknown) => JSON.stringify(answer);
   for (const { workers, rates } of sizes) {
     const answers = Array.from({ length: RING }, (_, turn) => computeRealtimeDelta(deltaInput(workers, turn), DEFAULT_POLICY_SETTINGS)!);
     let turn = 0;

@@ -4,7 +4,6 @@
  * written out as JSON or CSV. Pure, so it also runs on the main thread in tests.
  */
 import type { PolicyCatalog, RealtimeDelta, Settlement } from '../../policy/index.js';
-import { compileAnswerWriters, type AnswerWriter } from '../answer-writers.js';
 import { workerCreditsCsv } from '../csv.js';
 import { readReceivedJson, type JsonTextParser } from '../json-body.js';
 import { refuseOversizedBatch } from '../list-limits.js';
@@ -14,10 +13,9 @@ import { answerBody, contributionAnswerer, realtimeDeltaAnswerer, settlementAnsw
 import type { ApiSchemas } from '../schemas/api.js';
 import type { OffloadedRoute, OffloadOutcome, OffloadTask } from './task.js';
 
-/** A route's answerer, the writer of its JSON answer (the app's own), and what of its answer the metrics hook reads. */
+/** A route's answerer, and what of its answer the metrics hook reads. */
 interface OffloadedAnswerer {
   readonly answerer: BodyAnswerer<never, never>;
-  readonly write: AnswerWriter;
   readonly counted: (answer: never) => unknown;
 }
 
@@ -33,12 +31,11 @@ export function offloadedAnswerers(catalog: PolicyCatalog, schemas: ApiSchemas):
       results: answerRealtimeDeltaBatch(updates, { catalog, request: realtimeDelta.realtimeDeltaRequest, max_updates: realtimeDeltaBatch.max_updates, request_id }),
     }),
   };
-  const writers = compileAnswerWriters(schemas);
   return {
-    '/realtime-delta': { answerer: realtimeDeltaAnswerer(catalog, realtimeDelta.realtimeDeltaRequest), write: writers.realtimeDelta, counted: countedDelta },
-    '/contribution': { answerer: contributionAnswerer(catalog, schemas), write: writers.contribution, counted: () => ({}) },
-    '/settle': { answerer: settlementAnswerer(catalog, schemas), write: writers.settlement, counted: countedSettlement },
-    '/realtime-delta/batch': { answerer: batch, write: writers.realtimeDeltaBatch, counted: countedBatch },
+    '/realtime-delta': { answerer: realtimeDeltaAnswerer(catalog, realtimeDelta.realtimeDeltaRequest), counted: countedDelta },
+    '/contribution': { answerer: contributionAnswerer(catalog, schemas), counted: () => ({}) },
+    '/settle': { answerer: settlementAnswerer(catalog, schemas), counted: countedSettlement },
+    '/realtime-delta/batch': { answerer: batch, counted: countedBatch },
   } as unknown as OffloadedAnswerers;
 }
 
@@ -51,11 +48,11 @@ export function answerTask(task: OffloadTask, answerers: OffloadedAnswerers, par
     if (problem === undefined) throw error;
     return { status: problem.status, problem };
   }
-  const { answerer, write, counted } = answerers[task.route];
+  const { answerer, counted } = answerers[task.route];
   const outcome = answerBody(body, answerer, task.request_id);
   if (!('answer' in outcome)) return outcome;
   const { workersOf } = answerer;
-  const text = task.csv && workersOf !== undefined ? workerCreditsCsv(workersOf(outcome.answer)) : write(outcome.answer);
+  const text = task.csv && workersOf !== undefined ? workerCreditsCsv(workersOf(outcome.answer)) : JSON.stringify(outcome.answer);
   // A buffer of its own (never a slice of Node's shared pool), so that it can be moved.
   const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
   bytes.write(text);
