@@ -25,4 +25,5 @@ EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node itself is the main process (no npm wrapper), so SIGTERM reaches the graceful shutdown.
-CMD ["node", "dist/server.js"]
+# Its flags are src/node-flags.ts's, as in npm start.
+CMD ["node", "--single-threaded-gc", "dist/server.js"]

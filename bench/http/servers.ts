@@ -1,5 +1,6 @@
 /**
- * Server processes under test: Divy as `npm start` runs it (`node dist/server.js`; the bench
+ * Server processes under test: Divy as `npm start` runs it (`node`, the flags of
+ * src/node-flags.ts, `dist/server.js`; the bench
  * scripts build dist/ first) and the fair floor, each pinned to CPU 0 with taskset, while the
  * load generator pins itself to CPU 1. Their log lines go to /dev/null, a
  * write per line as to any file. Where taskset is missing, they run unpinned and say so.
@@ -8,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../../src/node-flags.js';
 
 export const SERVER_CPU = '0';
 /** What `npm start` runs (the bench scripts build dist/ first); BENCH_DIVY_SCRIPT measures another build. */
@@ -33,10 +35,10 @@ export interface StartOptions {
   readonly node_args?: readonly string[];
 }
 
-/** BENCH_CPU_PROF_DIR: Divy writes a V8 CPU profile of its whole run there when it stops. */
+/** The server's own node flags, as npm start passes them; with BENCH_CPU_PROF_DIR, Divy also writes a V8 CPU profile of its whole run there when it stops. */
 export function divyNodeArgs(): string[] {
   const directory = process.env['BENCH_CPU_PROF_DIR'];
-  return directory === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', directory];
+  return [...SERVER_NODE_FLAGS, ...(directory === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', directory])];
 }
 
 export function startDivy(env?: Readonly<Record<string, string>>): Promise<ServerProcess> {

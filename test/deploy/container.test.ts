@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SERVER_NODE_FLAGS } from '../../src/node-flags.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const dockerfile = readFileSync(`${ROOT}Dockerfile`, 'utf8');
@@ -74,10 +75,10 @@ describe('container image', () => {
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
   });
 
-  it('starts with node dist/server.js, the command npm start execs', () => {
+  it('starts with node, the server flags and dist/server.js, the command npm start execs', () => {
     const packageJson = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> };
-    expect(execForm('CMD')).toEqual(['node', 'dist/server.js']);
-    expect(packageJson.scripts.start).toBe('exec node dist/server.js');
+    expect(execForm('CMD')).toEqual(['node', ...SERVER_NODE_FLAGS, 'dist/server.js']);
+    expect(packageJson.scripts.start).toBe(['exec', 'node', ...SERVER_NODE_FLAGS, 'dist/server.js'].join(' '));
   });
 
   it('answers its health check while serving, and stops cleanly on SIGTERM', async () => {

@@ -7,6 +7,7 @@
  */
 import { cpSync, readFileSync, symlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { SERVER_NODE_FLAGS } from '../../src/node-flags.js';
 import { get, listeningPort, NO_SHEDDING, ROOT, useServiceProcesses, withTimeout } from '../support/service-process.js';
 import { useTempDir } from '../support/temp-dir.js';
 
@@ -55,7 +56,7 @@ describe('the runtime image layout', () => {
     }
     symlinkSync(`${ROOT}node_modules`, `${root}/node_modules`, 'dir');
 
-    const server = processes.start({ PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'production', SHUTDOWN_DRAIN_MS: '0', LOG_LEVEL: 'info', ...NO_SHEDDING }, [process.execPath, `${root}/dist/server.js`]);
+    const server = processes.start({ PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'production', SHUTDOWN_DRAIN_MS: '0', LOG_LEVEL: 'info', ...NO_SHEDDING }, [process.execPath, ...SERVER_NODE_FLAGS, `${root}/dist/server.js`]);
     const { port } = await listeningPort(server, 20_000);
     expect((await get(port, '/healthz')).status).toBe(200);
     const page = await get(port, '/console');

@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { CONTRIBUTION_EXAMPLE, QUOTE_EXAMPLE, REALTIME_DELTA_EXAMPLE } from '../../src/http/schemas/examples.js';
+import { SERVER_NODE_FLAGS } from '../../src/node-flags.js';
 import { listeningPort, messages, NO_SHEDDING, readBody, ROOT, useServiceProcesses, withTimeout } from '../support/service-process.js';
 
 /** Each LTS line's end of life, from the Node.js release schedule. */
@@ -49,7 +50,7 @@ describe.runIf(runsOnLts)(`the built service on the image's Node.js line`, () =>
 
   it('answers the documented examples byte for byte as on this Node, and exits 0 on SIGTERM', async () => {
     expect(existsSync(ltsBinary), `${ltsBinary} is missing: .ci/run unpacks it`).toBe(true);
-    const server = processes.start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...NO_SHEDDING }, [ltsBinary, 'dist/server.js']);
+    const server = processes.start({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...NO_SHEDDING }, [ltsBinary, ...SERVER_NODE_FLAGS, 'dist/server.js']);
     const { port } = await listeningPort(server, 20_000);
 
     const app = await buildApp();

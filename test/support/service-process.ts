@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { QUOTE_EXAMPLE } from '../../src/http/schemas/examples.js';
+import { SERVER_NODE_FLAGS } from '../../src/node-flags.js';
 import { waitFor } from './raw-http.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,7 +48,7 @@ export function useServiceProcesses(): { start: (env: Record<string, string>, co
     }
   });
   return {
-    start(env, command = [process.execPath, 'dist/server.js']) {
+    start(env, command = [process.execPath, ...SERVER_NODE_FLAGS, 'dist/server.js']) {
       const started = startService(env, command);
       children.push(started.child);
       return started;
