@@ -98,14 +98,17 @@ declare module 'fastify' {
 /** Refuses every request the table does not let through: 401 without a known token, 403 for the wrong role. */
 export function requireBearerTokens(app: FastifyInstance, grants: readonly TokenGrant[]): void {
   app.decorateRequest('divyCaller', undefined);
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook: an async one costs a promise on every request. A refused request is answered
+  // here, and done() is then not called.
+  app.addHook('onRequest', (request, reply, done) => {
     const access = accessOf(request.routeOptions.url);
-    if (access === OPEN) return;
+    if (access === OPEN) return done();
     const token = bearerTokenOf(request.headers.authorization);
     const grant = token === undefined ? undefined : grantOf(grants, token);
-    if (grant === undefined) return unauthorized(request, reply, token === undefined);
+    if (grant === undefined) return void unauthorized(request, reply, token === undefined);
     request.divyCaller = { role: grant.role, key: grant.digest.toString('hex') };
-    if (access !== undefined && !access.includes(grant.role)) return forbidden(request, reply, grant.role);
+    if (access !== undefined && !access.includes(grant.role)) return void forbidden(request, reply, grant.role);
+    done();
   });
 }
 

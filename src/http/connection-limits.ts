@@ -185,11 +185,14 @@ export function connectionGuard(limits: ConnectionLimits, onProblem: (type: stri
 
   function install(app: FastifyInstance): void {
     app.server.maxConnections = limits.max_connections;
-    app.addHook('onRequest', async (request) => {
+    // Callback hooks: an async one costs a promise on every request.
+    app.addHook('onRequest', (request, _reply, done) => {
       requestOfSocket.set(request.raw.socket, request.id);
+      done();
     });
-    app.addHook('onResponse', async (request) => {
+    app.addHook('onResponse', (request, _reply, done) => {
       requestOfSocket.delete(request.raw.socket);
+      done();
     });
 
     // Refused connections are counted and logged at most once a second, so a flood cannot flood the log.

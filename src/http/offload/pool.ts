@@ -91,14 +91,16 @@ export function offloadLargeBodies(app: FastifyInstance, offload: Offload, catal
 
 /** Answers a body the pool answered before its route handler runs (which therefore never does). */
 function sendOffloadedAnswers(app: FastifyInstance, retry_after_s: number, countShed: () => void): void {
-  app.addHook('preHandler', async (request, reply) => {
-    if (!(request.body instanceof OffloadedAnswer)) return undefined;
+  // A callback hook: an async one costs a promise on every request, offloaded or not.
+  app.addHook('preHandler', (request, reply, done) => {
+    if (!(request.body instanceof OffloadedAnswer)) return done();
     if (request.body.outcome === 'shed') {
       countShed();
       reply.header('retry-after', String(retry_after_s));
-      throw new OverloadedError('queue of large jobs', retry_after_s);
+      return done(new OverloadedError('queue of large jobs', retry_after_s));
     }
-    return sendOutcome(request, reply, request.body.outcome);
+    // Answered here: the route handler and the rest of the hooks never run.
+    sendOutcome(request, reply, request.body.outcome);
   });
 }
 
