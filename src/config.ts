@@ -19,6 +19,7 @@ import {
 import { parseTokenPairs, type TokenGrant } from './http/auth.js';
 import {
   SHED_MAX_EVENT_LOOP_DELAY_MS_DEFAULT,
+  SHED_MAX_EVENT_LOOP_UTILIZATION_DEFAULT,
   SHED_RETRY_AFTER_S_DEFAULT,
   SHED_SAMPLE_INTERVAL_MS_DEFAULT,
   SHED_SAMPLE_INTERVAL_MS_MIN,
@@ -87,6 +88,14 @@ const integerSetting = (min: number, max: number) =>
     .transform(Number)
     .refine((value) => value >= min && value <= max, { error: `must be an integer from ${min} to ${max}` });
 
+const SHARE_RULE = 'must be a decimal from 0 to 1, such as 0.9';
+/** A share such as 0.9: digits and at most one point, no exponent, so what is read is what was meant. */
+const shareSetting = z
+  .string()
+  .regex(/^(0|1)(\.\d{1,6})?$|^\.\d{1,6}$/, { error: SHARE_RULE })
+  .transform(Number)
+  .refine((value) => value >= 0 && value <= 1, { error: SHARE_RULE });
+
 const WORKERS_RULE = `must be an integer from 1 to ${WORKERS_MAX}, or auto (one per available core, at most ${WORKERS_MAX})`;
 const workersSetting = z
   .string()
@@ -116,6 +125,7 @@ const EnvironmentSchema = z
     AUTH_TOKENS_FILE: z.string().optional(),
     RATE_LIMIT_PER_MIN: integerSetting(1, 1_000_000).optional(),
     SHED_MAX_EVENT_LOOP_DELAY_MS: integerSetting(0, TIMEOUT_MS_MAX).default(SHED_MAX_EVENT_LOOP_DELAY_MS_DEFAULT),
+    SHED_MAX_EVENT_LOOP_UTILIZATION: shareSetting.default(SHED_MAX_EVENT_LOOP_UTILIZATION_DEFAULT),
     SHED_MAX_HEAP_USED_BYTES: integerSetting(0, Number.MAX_SAFE_INTEGER).optional(),
     SHED_SAMPLE_INTERVAL_MS: integerSetting(SHED_SAMPLE_INTERVAL_MS_MIN, 60_000).default(SHED_SAMPLE_INTERVAL_MS_DEFAULT),
     SHED_RETRY_AFTER_S: integerSetting(1, 3600).default(SHED_RETRY_AFTER_S_DEFAULT),
@@ -177,6 +187,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     workers: env.WORKERS,
     load_shedding: {
       max_event_loop_delay_ms: env.SHED_MAX_EVENT_LOOP_DELAY_MS,
+      max_event_loop_utilization: env.SHED_MAX_EVENT_LOOP_UTILIZATION,
       max_heap_used_bytes: env.SHED_MAX_HEAP_USED_BYTES ?? shedMaxHeapUsedBytesDefault(),
       sample_interval_ms: env.SHED_SAMPLE_INTERVAL_MS,
       retry_after_s: env.SHED_RETRY_AFTER_S,

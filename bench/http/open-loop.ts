@@ -37,6 +37,8 @@ export interface OpenLoopOptions {
   /** The n-th request of the run. */
   readonly next: (index: number) => OutgoingRequest;
   readonly max_sockets: number;
+  /** Connections opened before the first request is due (keep-alive clients hold theirs open); none by default. */
+  readonly preconnect?: number;
   readonly timeout_ms?: number;
   /** Sees each answer's status and headers, as it comes. */
   readonly inspect?: (kind: string, status: number, headers: Readonly<Record<string, string>>) => void;
@@ -50,6 +52,7 @@ export async function openLoop(origin: string, options: OpenLoopOptions): Promis
   const bytesOf = new WeakMap<Buffer, Buffer>();
   const samples: Sample[] = [];
   const pending = new Set<Promise<void>>();
+  await pool.preconnect(options.preconnect ?? 0);
   const started = performance.now();
   const dueTimes = schedule(options.phases);
   const inspect = options.inspect;

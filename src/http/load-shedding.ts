@@ -1,7 +1,8 @@
 /**
- * Load shedding: while the process is over an event-loop delay or heap threshold, new requests are
- * refused at once with a 503 problem and Retry-After, instead of queueing behind the work already
- * accepted and slowing every caller. @fastify/under-pressure samples the process.
+ * Load shedding: while the process is over an event-loop delay, event-loop utilization or heap
+ * threshold, a share of new requests is refused at once with a 503 problem and Retry-After,
+ * instead of queueing behind the work already accepted and slowing every caller.
+ * @fastify/under-pressure samples the process; ./admission-share.ts sets the share admitted.
  *
  * The refusal is written before Fastify sees the request: under-pressure's own hook runs once
  * Fastify has built the request, its logger and reply, and by then a refusal costs about as much
@@ -11,16 +12,22 @@
  * each one. Probes and /metrics are never shed: an overloaded replica is still alive, and measured.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance } from 'fastify';
+import { Gauge, type Registry } from 'prom-client';
+import { AdmissionShare } from './admission-share.js';
+import { LoopPressure, PRESSURE_NAMES } from './loop-pressure.js';
 import { overloadedProblem, PROBLEM_CONTENT_TYPE, PROBLEM_TYPES } from './problem.js';
-import { REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
+import { REQUEST_ID_HEADER, requestIdOfRaw } from './request-id.js';
 
 export interface LoadShedding {
-  /** Shed while the mean event-loop delay of the last sample is over this (SHED_MAX_EVENT_LOOP_DELAY_MS); 0 never sheds on it. */
+  /** The loop is over its limits while the event-loop delay of the last sample is over this and its utilization over the next (SHED_MAX_EVENT_LOOP_DELAY_MS); 0: not a limit. */
   readonly max_event_loop_delay_ms: number;
-  /** Shed while the V8 heap in use is over this (SHED_MAX_HEAP_USED_BYTES); 0 never sheds on it. */
+  /** The share of the last sample the event loop was busy, 0 to 1, over which (with the delay) it is over its limits (SHED_MAX_EVENT_LOOP_UTILIZATION); 0: not a limit. */
+  readonly max_event_loop_utilization: number;
+  /** Shed every request while the V8 heap in use is over this (SHED_MAX_HEAP_USED_BYTES); 0 never sheds on it. */
   readonly max_heap_used_bytes: number;
   /** How often the process is sampled (SHED_SAMPLE_INTERVAL_MS): how fast shedding starts, and stops once the load drops. */
   readonly sample_interval_ms: number;
@@ -29,11 +36,18 @@ export interface LoadShedding {
 }
 
 /**
- * Measured at three times the capacity of 64-worker deltas (BENCHMARKS.md, Overload): with 100 ms
- * the process still accepted about 75% of its capacity, the backlog grew, and accepted requests
- * waited 16 s at p99; with 25 ms it accepted about 60%, and their p99 stayed under 200 ms.
+ * Measured at three times the capacity of 64-worker deltas (BENCHMARKS.md, Overload), when the
+ * delay alone decided and all or nothing was shed: with 100 ms the process still accepted about
+ * 75% of its capacity, the backlog grew, and accepted requests waited 16 s at p99; with 25 ms it
+ * accepted about 60%, and their p99 stayed under 200 ms.
  */
 export const SHED_MAX_EVENT_LOOP_DELAY_MS_DEFAULT = 25;
+/**
+ * A loop idle a tenth of the time keeps up with what it is sent. Together with the delay, it tells
+ * a backlog from a few clients that send as fast as they are answered: those keep the loop busy,
+ * not late.
+ */
+export const SHED_MAX_EVENT_LOOP_UTILIZATION_DEFAULT = 0.9;
 /** The sampler's own resolution (under-pressure measures in 10 ms steps) is the floor of its interval. */
 export const SHED_SAMPLE_INTERVAL_MS_MIN = 10;
 export const SHED_SAMPLE_INTERVAL_MS_DEFAULT = 100;
@@ -50,10 +64,7 @@ export function shedMaxHeapUsedBytesDefault(): number {
 /** Routes that answer however loaded the process is: probes, and the metrics that show the load. */
 export const NEVER_SHED: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
-export const PRESSURE_NAMES = {
-  eventLoopDelay: 'event-loop delay',
-  heapUsedBytes: 'heap in use',
-} as const;
+export { PRESSURE_NAMES };
 
 /** Thrown where a request is shed inside the app (a full offload queue); the error handler turns it into the 503 problem. */
 export class OverloadedError extends Error {
@@ -68,6 +79,7 @@ export class OverloadedError extends Error {
 }
 
 export interface SheddingCounters {
+  readonly registry: Registry;
   readonly countShed: () => void;
   readonly countProblem: (type: string) => void;
 }
@@ -76,28 +88,52 @@ export interface SheddingCounters {
 export async function shedLoad(app: FastifyInstance, shedding: LoadShedding, counters: SheddingCounters): Promise<void> {
   // No thresholds given to under-pressure: it samples only, and adds no hook of its own.
   await app.register(underPressure, { sampleInterval: shedding.sample_interval_ms });
-  // The samples taken while the app is built and started measure that work, not load: shedding
-  // starts only once two samples have been taken after the app is ready.
-  let armed = false;
-  app.addHook('onReady', async () => {
-    setTimeout(() => (armed = true), 2 * shedding.sample_interval_ms).unref();
+  const loop = new LoopPressure(app, shedding);
+  const admission = new AdmissionShare();
+  const interval = shedding.sample_interval_ms;
+  let pressed: string = PRESSURE_NAMES.eventLoopDelay;
+  // The samples taken while the app is built and started measure that work, not load: the first
+  // sample that counts is taken two intervals after the app is ready.
+  let nextSampleAt = Infinity;
+  let lastSampleAt = 0;
+  app.addHook('onReady', (done) => {
+    lastSampleAt = performance.now() + interval;
+    nextSampleAt = lastSampleAt + interval;
+    setTimeout(() => loop.restart(), interval).unref();
+    done();
   });
-  const pressure = (): string | undefined => {
-    if (!armed) return undefined;
-    const { eventLoopDelay, heapUsed } = app.memoryUsage();
-    if (shedding.max_event_loop_delay_ms > 0 && eventLoopDelay > shedding.max_event_loop_delay_ms) return PRESSURE_NAMES.eventLoopDelay;
-    if (shedding.max_heap_used_bytes > 0 && heapUsed > shedding.max_heap_used_bytes) return PRESSURE_NAMES.heapUsedBytes;
-    return undefined;
+  app.addHook('onClose', (_app, done) => {
+    loop.stop();
+    done();
+  });
+  const sampleIfDue = (now: number): void => {
+    if (now < nextSampleAt) return;
+    const { pressure, name } = loop.sample(now);
+    // Named in the answers of requests shed until the share is back to 1.
+    if (name !== undefined && pressure !== 'loop-near') pressed = name;
+    admission.sampled(pressure, Math.floor((now - lastSampleAt) / interval));
+    lastSampleAt = now;
+    nextSampleAt = now + interval;
   };
+  new Gauge({
+    name: 'divy_admitted_share',
+    help: 'The share of new requests load shedding admits (1: none shed); halved each sample the event loop is over its limits, 0 while the heap is.',
+    registers: [counters.registry],
+    collect() {
+      sampleIfDue(performance.now());
+      this.set(admission.current);
+    },
+  });
   const logShed = shedLogger(app);
+  const answerShed = shedAnswerer(shedding.retry_after_s);
   shedBeforeTheApp(app.server, (request, response) => {
-    // The pressure first: it is two sampled numbers, and mostly there is none.
-    const pressed = pressure();
-    if (pressed === undefined || NEVER_SHED.has(pathOf(request))) return false;
+    sampleIfDue(performance.now());
+    // The share first: mostly it is 1, and nothing else is looked at.
+    if (admission.current === 1 || NEVER_SHED.has(pathOf(request)) || admission.admits()) return false;
     counters.countShed();
     counters.countProblem(PROBLEM_TYPES.overloaded);
     logShed(pressed);
-    answerShed(request, response, pressed, shedding.retry_after_s);
+    answerShed(request, response, pressed);
     return true;
   });
 }
@@ -118,17 +154,32 @@ function pathOf(request: IncomingMessage): string {
   return query < 0 ? url : url.slice(0, query);
 }
 
-/** The problem body written straight to the response: the same body the error handler writes for an OverloadedError. */
-function answerShed(request: IncomingMessage, response: ServerResponse, pressure: string, retry_after_s: number): void {
-  const request_id = requestIdOf(request);
-  const body = JSON.stringify({ ...overloadedProblem(pressure, retry_after_s), request_id });
-  response.writeHead(503, {
-    'content-type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`,
-    'content-length': Buffer.byteLength(body),
-    'retry-after': String(retry_after_s),
-    [REQUEST_ID_HEADER]: request_id,
-  });
-  response.end(body);
+/**
+ * Writes the problem body straight to the response: the same body the error handler writes for an
+ * OverloadedError. At three times capacity nearly every request takes this path, so what does not
+ * change from one refusal to the next (all but the request id) is written once.
+ */
+function shedAnswerer(retry_after_s: number): (request: IncomingMessage, response: ServerResponse, pressure: string) => void {
+  const bodyStarts = new Map<string, string>();
+  const retryAfter = String(retry_after_s);
+  const contentType = `${PROBLEM_CONTENT_TYPE}; charset=utf-8`;
+  return (request, response, pressure) => {
+    let bodyStart = bodyStarts.get(pressure);
+    if (bodyStart === undefined) {
+      const problem = JSON.stringify({ ...overloadedProblem(pressure, retry_after_s), request_id: '' });
+      bodyStarts.set(pressure, (bodyStart = problem.slice(0, problem.length - '"}'.length)));
+    }
+    const request_id = requestIdOfRaw(request);
+    // Ids are printable ASCII with no quote or backslash (request-id.ts): JSON as they are.
+    const body = `${bodyStart}${request_id}"}`;
+    response.writeHead(503, {
+      'content-type': contentType,
+      'content-length': body.length,
+      'retry-after': retryAfter,
+      [REQUEST_ID_HEADER]: request_id,
+    });
+    response.end(body);
+  };
 }
 
 /** Logs at warn, at most once a second, how many requests were shed since the last line. */

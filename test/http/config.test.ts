@@ -52,6 +52,7 @@ const DEFAULT_CONFIG: Config = {
   workers: 1,
   load_shedding: {
     max_event_loop_delay_ms: 25,
+    max_event_loop_utilization: 0.9,
     // 90% of V8's heap limit, which depends on the machine.
     max_heap_used_bytes: Math.floor(getHeapStatistics().heap_size_limit * 0.9),
     sample_interval_ms: 100,
@@ -113,6 +114,10 @@ describe('loadConfig: the environment', () => {
     ['MAX_CONNECTIONS=1000000', { MAX_CONNECTIONS: '1000000' }, { connection_limits: { ...DEFAULT_LIMITS, max_connections: 1_000_000 } }],
     ['SHED_MAX_EVENT_LOOP_DELAY_MS', { SHED_MAX_EVENT_LOOP_DELAY_MS: '250' }, { load_shedding: { ...DEFAULT_SHEDDING, max_event_loop_delay_ms: 250 } }],
     ['SHED_MAX_EVENT_LOOP_DELAY_MS=0 (never sheds on delay)', { SHED_MAX_EVENT_LOOP_DELAY_MS: '0' }, { load_shedding: { ...DEFAULT_SHEDDING, max_event_loop_delay_ms: 0 } }],
+    ['SHED_MAX_EVENT_LOOP_UTILIZATION', { SHED_MAX_EVENT_LOOP_UTILIZATION: '0.75' }, { load_shedding: { ...DEFAULT_SHEDDING, max_event_loop_utilization: 0.75 } }],
+    ['SHED_MAX_EVENT_LOOP_UTILIZATION=1', { SHED_MAX_EVENT_LOOP_UTILIZATION: '1' }, { load_shedding: { ...DEFAULT_SHEDDING, max_event_loop_utilization: 1 } }],
+    ['SHED_MAX_EVENT_LOOP_UTILIZATION=.5', { SHED_MAX_EVENT_LOOP_UTILIZATION: '.5' }, { load_shedding: { ...DEFAULT_SHEDDING, max_event_loop_utilization: 0.5 } }],
+    ['SHED_MAX_EVENT_LOOP_UTILIZATION=0 (never sheds on utilization)', { SHED_MAX_EVENT_LOOP_UTILIZATION: '0' }, { load_shedding: { ...DEFAULT_SHEDDING, max_event_loop_utilization: 0 } }],
     ['SHED_MAX_HEAP_USED_BYTES', { SHED_MAX_HEAP_USED_BYTES: '1073741824' }, { load_shedding: { ...DEFAULT_SHEDDING, max_heap_used_bytes: 1024 ** 3 } }],
     ['SHED_MAX_HEAP_USED_BYTES=0 (never sheds on heap)', { SHED_MAX_HEAP_USED_BYTES: '0' }, { load_shedding: { ...DEFAULT_SHEDDING, max_heap_used_bytes: 0 } }],
     ['SHED_SAMPLE_INTERVAL_MS=10', { SHED_SAMPLE_INTERVAL_MS: '10' }, { load_shedding: { ...DEFAULT_SHEDDING, sample_interval_ms: 10 } }],
@@ -243,6 +248,13 @@ describe('loadConfig: the environment', () => {
         { [name]: value },
         `invalid configuration in the environment: ${name}: must be an integer ${range}`,
       ]),
+    ),
+    ...['1.5', '1.1', '-0.5', '90%', '9e-1', '0.1234567', 'busy', ' 0.9'].map(
+      (value): [string, NodeJS.ProcessEnv, string] => [
+        `SHED_MAX_EVENT_LOOP_UTILIZATION=${value}`,
+        { SHED_MAX_EVENT_LOOP_UTILIZATION: value },
+        'invalid configuration in the environment: SHED_MAX_EVENT_LOOP_UTILIZATION: must be a decimal from 0 to 1, such as 0.9',
+      ],
     ),
     ...['0', '65', '1.5', '-2', 'AUTO', 'all'].map(
       (value): [string, NodeJS.ProcessEnv, string] => [

@@ -1,8 +1,9 @@
 /**
- * Load shedding: over a threshold, requests are refused at once with a 503 problem and
- * Retry-After, before Fastify sees them (so these tests use real connections: inject() enters
- * the app past that point); probes and /metrics still answer; once the process is back under its
- * thresholds, requests are served again. The figures at three times capacity are in BENCHMARKS.md.
+ * Load shedding: over a threshold, a share of requests (none on the heap) is refused at once with
+ * a 503 problem and Retry-After, before Fastify sees them (so these tests use real connections:
+ * inject() enters the app past that point); probes and /metrics still answer; once the process is
+ * back under its thresholds, requests are served again. How the share moves is in
+ * admission-share.test.ts; the figures at three times capacity are in BENCHMARKS.md.
  */
 import { captureLogLines } from '../support/log-lines.js';
 import { pino } from 'pino';
@@ -52,7 +53,7 @@ function expectShed(response: FetchedResponse, pressure: string, retry_after_s: 
 describe('load shedding on the heap: every request over the threshold is shed', () => {
   const { lines, stream } = captureLogLines();
   // A 1-byte heap threshold holds from the first sample on.
-  const shedding: LoadShedding = { max_event_loop_delay_ms: 0, max_heap_used_bytes: 1, sample_interval_ms: SAMPLE_INTERVAL_MS, retry_after_s: 7 };
+  const shedding: LoadShedding = { max_event_loop_delay_ms: 0, max_event_loop_utilization: 0, max_heap_used_bytes: 1, sample_interval_ms: SAMPLE_INTERVAL_MS, retry_after_s: 7 };
   const app = useApp({ load_shedding: shedding, logger: pino({ level: 'info' }, stream) });
   const origin = useListening(app);
 
@@ -105,7 +106,7 @@ describe('load shedding on the heap: every request over the threshold is shed', 
 
 describe('load shedding right after start', () => {
   // The first samples measure the app being built, not load.
-  const shedding: LoadShedding = { max_event_loop_delay_ms: 0, max_heap_used_bytes: 1, sample_interval_ms: 200, retry_after_s: 1 };
+  const shedding: LoadShedding = { max_event_loop_delay_ms: 0, max_event_loop_utilization: 0, max_heap_used_bytes: 1, sample_interval_ms: 200, retry_after_s: 1 };
   const app = useApp({ load_shedding: shedding });
   const origin = useListening(app);
 
@@ -117,7 +118,7 @@ describe('load shedding right after start', () => {
 });
 
 describe('load shedding with auth on', () => {
-  const shedding: LoadShedding = { max_event_loop_delay_ms: 0, max_heap_used_bytes: 1, sample_interval_ms: SAMPLE_INTERVAL_MS, retry_after_s: 1 };
+  const shedding: LoadShedding = { max_event_loop_delay_ms: 0, max_event_loop_utilization: 0, max_heap_used_bytes: 1, sample_interval_ms: SAMPLE_INTERVAL_MS, retry_after_s: 1 };
   const app = useApp({ load_shedding: shedding, auth_tokens: [{ role: 'operator', digest: digestOf(OPERATOR_TOKEN) }] });
   const origin = useListening(app);
 
@@ -133,7 +134,7 @@ describe('load shedding with auth on', () => {
 });
 
 describe('load shedding on event-loop delay: it starts with the delay and stops once the loop is free', () => {
-  const shedding: LoadShedding = { max_event_loop_delay_ms: 50, max_heap_used_bytes: 0, sample_interval_ms: SAMPLE_INTERVAL_MS, retry_after_s: 2 };
+  const shedding: LoadShedding = { max_event_loop_delay_ms: 50, max_event_loop_utilization: 0, max_heap_used_bytes: 0, sample_interval_ms: SAMPLE_INTERVAL_MS, retry_after_s: 2 };
   const app = useApp({ load_shedding: shedding });
   const origin = useListening(app);
 
@@ -164,6 +165,72 @@ describe('load shedding on event-loop delay: it starts with the delay and stops 
     expectShed(shed!, 'event-loop delay', 2);
     // Free again: within a few samples the delay is back under the threshold.
     expect(await servedWithinSamples()).toBe(true);
+  });
+});
+
+/** Blocks the loop until a request is shed, and returns that answer; undefined if none was within 20 blocks. */
+async function shedAfterBlocking(origin: string): Promise<FetchedResponse | undefined> {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    blockEventLoop(300);
+    // No timer runs between the block and the request: the sample is taken as the request comes.
+    const response = await fetchFrom(origin, 'POST', '/quote', QUOTE_EXAMPLE, ID_HEADER);
+    if (response.status === 503) return response;
+    expect(response.status).toBe(200);
+  }
+  return undefined;
+}
+
+describe('load shedding on event-loop delay and utilization together', () => {
+  const shedding: LoadShedding = { max_event_loop_delay_ms: 50, max_event_loop_utilization: 0.5, max_heap_used_bytes: 0, sample_interval_ms: SAMPLE_INTERVAL_MS, retry_after_s: 3 };
+  const app = useApp({ load_shedding: shedding });
+  const origin = useListening(app);
+
+  it('sheds once the loop was both late and busy, naming the delay, and counts the share in divy_admitted_share', async () => {
+    await sleep(5 * SAMPLE_INTERVAL_MS);
+    expect(sampleOf((await fetchFrom(origin(), 'GET', '/metrics')).text, 'divy_admitted_share')).toBe(1);
+    const shed = await shedAfterBlocking(origin());
+    expect(shed).toBeDefined();
+    expectShed(shed!, 'event-loop delay', 3);
+    expect(sampleOf((await fetchFrom(origin(), 'GET', '/metrics')).text, 'divy_admitted_share')).toBeLessThan(1);
+  });
+
+  it('admits everything again once the loop is free: the share doubles each sample', async () => {
+    let share = 0;
+    for (let attempt = 0; attempt < 200 && share < 1; attempt += 1) {
+      await sleep(SAMPLE_INTERVAL_MS);
+      share = sampleOf((await fetchFrom(origin(), 'GET', '/metrics')).text, 'divy_admitted_share');
+    }
+    expect(share).toBe(1);
+    expect((await fetchFrom(origin(), 'POST', '/quote', QUOTE_EXAMPLE)).status).toBe(200);
+  });
+});
+
+describe('load shedding on utilization alone', () => {
+  const shedding: LoadShedding = { max_event_loop_delay_ms: 0, max_event_loop_utilization: 0.5, max_heap_used_bytes: 0, sample_interval_ms: SAMPLE_INTERVAL_MS, retry_after_s: 1 };
+  const app = useApp({ load_shedding: shedding });
+  const origin = useListening(app);
+
+  it('sheds once the loop was busy over the limit, naming the utilization', async () => {
+    await sleep(5 * SAMPLE_INTERVAL_MS);
+    const shed = await shedAfterBlocking(origin());
+    expect(shed).toBeDefined();
+    expectShed(shed!, 'event-loop utilization', 1);
+  });
+});
+
+describe('load shedding with the loop over one of its limits only', () => {
+  // Busy (utilization over 0.5) but never late by an hour: the share holds at 1.
+  const shedding: LoadShedding = { max_event_loop_delay_ms: 3_600_000, max_event_loop_utilization: 0.5, max_heap_used_bytes: 0, sample_interval_ms: SAMPLE_INTERVAL_MS, retry_after_s: 1 };
+  const app = useApp({ load_shedding: shedding });
+  const origin = useListening(app);
+
+  it('sheds nothing: a busy loop whose requests do not wait serves clients that send as fast as they are answered', async () => {
+    await sleep(5 * SAMPLE_INTERVAL_MS);
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      blockEventLoop(100);
+      expect((await fetchFrom(origin(), 'POST', '/quote', QUOTE_EXAMPLE)).status).toBe(200);
+    }
+    expect(sampleOf((await fetchFrom(origin(), 'GET', '/metrics')).text, 'divy_admitted_share')).toBe(1);
   });
 });
 

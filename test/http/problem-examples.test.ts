@@ -154,7 +154,7 @@ function sendDocumented(app: FastifyInstance, method: string, path: string): Pro
 }
 
 describe('the 503 examples of the document served with load shedding on', () => {
-  const app = useApp({ load_shedding: { max_event_loop_delay_ms: 50, max_heap_used_bytes: 0, sample_interval_ms: 10, retry_after_s: 1 } });
+  const app = useApp({ load_shedding: { max_event_loop_delay_ms: 50, max_event_loop_utilization: 0, max_heap_used_bytes: 0, sample_interval_ms: 10, retry_after_s: 1 } });
   // Shedding answers before Fastify, where inject() does not reach: real connections.
   const origin = useListening(app);
 
