@@ -23,9 +23,9 @@ import { overloadedProblem, PROBLEM_CONTENT_TYPE, PROBLEM_TYPES } from './proble
 import { REQUEST_ID_HEADER, requestIdOfRaw } from './request-id.js';
 
 export interface LoadShedding {
-  /** The loop is over its limits while the event-loop delay of the last sample is over this and its utilization over the next (SHED_MAX_EVENT_LOOP_DELAY_MS); 0: not a limit. */
+  /** The loop is over its limits while the event-loop delay of the last sample is over this and its utilization over the next (SHED_MAX_EVENT_LOOP_DELAY_MS); 0 never sheds on the loop. */
   readonly max_event_loop_delay_ms: number;
-  /** The share of the last sample the event loop was busy, 0 to 1, over which (with the delay) it is over its limits (SHED_MAX_EVENT_LOOP_UTILIZATION); 0: not a limit. */
+  /** The share of the last sample the event loop was busy, 0 to 1, over which, with the delay, the loop is over its limits (SHED_MAX_EVENT_LOOP_UTILIZATION); 0: the delay decides alone. */
   readonly max_event_loop_utilization: number;
   /** Shed every request while the V8 heap in use is over this (SHED_MAX_HEAP_USED_BYTES); 0 never sheds on it. */
   readonly max_heap_used_bytes: number;

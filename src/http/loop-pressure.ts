@@ -14,9 +14,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Pressure } from './admission-share.js';
 
 export interface LoopLimits {
-  /** 0: not a limit. */
+  /** 0: the loop never sheds. */
   readonly max_event_loop_delay_ms: number;
-  /** 0: not a limit. */
+  /** 0: the delay decides alone. */
   readonly max_event_loop_utilization: number;
   /** 0: not a limit. */
   readonly max_heap_used_bytes: number;
@@ -25,7 +25,6 @@ export interface LoopLimits {
 
 export const PRESSURE_NAMES = {
   eventLoopDelay: 'event-loop delay',
-  eventLoopUtilization: 'event-loop utilization',
   heapUsedBytes: 'heap in use',
 } as const;
 
@@ -71,11 +70,12 @@ export class LoopPressure {
   }
 
   /**
-   * What the process is under now. The loop is over its limits when it is over each one set: its
-   * delay says requests waited, and its utilization that they kept coming. A loop busy all the
-   * time with a short delay serves a few clients that send as fast as they are answered, and need
-   * not shed; a long delay with idle time left is a burst the loop is already working off. Over
-   * one of the two, the share holds: more would soon be too much.
+   * What the process is under now. The loop is over its limits when its delay is over its limit
+   * and, unless that limit is 0, its utilization over its own: the delay says requests waited, the
+   * utilization that they kept coming. A loop busy all the time with a short delay serves a few
+   * clients that send as fast as they are answered, and need not shed; a long delay with idle
+   * time left is a burst the loop is already working off. Over one of the two, the share holds:
+   * more would soon be too much. A delay limit of 0 never sheds on the loop.
    */
   sample(now: number): PressureSample {
     const { eventLoopDelay, heapUsed } = this.app.memoryUsage();
@@ -91,12 +91,11 @@ export class LoopPressure {
     // next sample; a longer one is the loop starved of timers by ready connections, which no mean sees.
     const stall = now - this.lastBeatAt - HEARTBEAT_MS;
     const delay = Math.max(sampledDelay, lateness, stall > this.limits.sample_interval_ms ? stall : 0);
-    const limits = [
-      ...(max_event_loop_delay_ms > 0 ? [{ over: delay > max_event_loop_delay_ms, name: PRESSURE_NAMES.eventLoopDelay }] : []),
-      ...(max_event_loop_utilization > 0 ? [{ over: utilization > max_event_loop_utilization, name: PRESSURE_NAMES.eventLoopUtilization }] : []),
-    ];
-    const over = limits.filter((limit) => limit.over);
-    if (over.length === 0) return { pressure: 'none' };
-    return { pressure: over.length === limits.length ? 'loop' : 'loop-near', name: over[0]!.name };
+    if (max_event_loop_delay_ms === 0) return { pressure: 'none' };
+    const late = delay > max_event_loop_delay_ms;
+    if (max_event_loop_utilization === 0) return late ? { pressure: 'loop', name: PRESSURE_NAMES.eventLoopDelay } : { pressure: 'none' };
+    const busy = utilization > max_event_loop_utilization;
+    if (late && busy) return { pressure: 'loop', name: PRESSURE_NAMES.eventLoopDelay };
+    return { pressure: late || busy ? 'loop-near' : 'none' };
   }
 }
