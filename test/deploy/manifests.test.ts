@@ -109,7 +109,10 @@ describe('Kubernetes manifests', () => {
 const replicas = Object.entries(compose['services'] as Record<string, Manifest>).filter(([, definition]) => definition['build'] === '.');
 const replicaConfig = configWith(replicas[0]![1]['environment']);
 const upstream = findOne(nginx, 'upstream');
-const proxied = findOne(nginx, 'location');
+/** The server block that proxies to the replicas (the upstream's `server` lines have no block). */
+const proxyServer = findAll(nginx, 'server').find((directive) => directive.block !== undefined)!;
+const locations = findAll(proxyServer.block!, 'location');
+const locationNamed = (name: string) => locations.find((location) => location.args[0] === name)!;
 
 function argsOf(name: string, within: readonly NginxDirective[] = nginx): readonly string[] {
   return findOne(within, name).args;
@@ -146,7 +149,7 @@ describe('the nginx configuration', () => {
     const servers = findAll(upstream.block!, 'server');
     expect(servers.map((server) => server.args[0])).toEqual(replicas.map(([name]) => `${name}:${replicaConfig.port}`));
     for (const server of servers) {
-      expect(server.args.slice(1)).toEqual([expect.stringMatching(/^max_fails=\d+$/), expect.stringMatching(/^fail_timeout=\d+s$/)]);
+      expect(server.args.slice(1)).toEqual([expect.stringMatching(/^max_fails=\d+$/), expect.stringMatching(/^fail_timeout=\d+s$/), expect.stringMatching(/^max_conns=\d+$/)]);
     }
   });
 
@@ -159,19 +162,19 @@ describe('the nginx configuration', () => {
     expect(argsOf('keepalive', upstream.block)).toHaveLength(1);
     expect(nginxTimeMs(argsOf('keepalive_timeout', upstream.block)[0]!)).toBeLessThan(replicaConfig.connection_limits.keep_alive_timeout_ms);
     // Upstream keep-alive needs HTTP/1.1 without a Connection header.
-    expect(argsOf('proxy_http_version', proxied.block)).toEqual(['1.1']);
-    expect(findAll(proxied.block!, 'proxy_set_header').map((header) => header.args)).toContainEqual(['Connection', '']);
+    expect(argsOf('proxy_http_version', proxyServer.block)).toEqual(['1.1']);
+    expect(findAll(proxyServer.block!, 'proxy_set_header').map((header) => header.args)).toContainEqual(['Connection', '']);
   });
 
   it('has the timeouts of the service', () => {
     const limits = replicaConfig.connection_limits;
     expect(nginxTimeMs(argsOf('client_header_timeout')[0]!)).toBe(limits.headers_timeout_ms);
     expect(nginxTimeMs(argsOf('client_body_timeout')[0]!)).toBe(limits.request_timeout_ms);
-    expect(nginxTimeMs(argsOf('proxy_send_timeout', proxied.block)[0]!)).toBe(limits.request_timeout_ms);
-    const readMs = nginxTimeMs(argsOf('proxy_read_timeout', proxied.block)[0]!);
+    expect(nginxTimeMs(argsOf('proxy_send_timeout', proxyServer.block)[0]!)).toBe(limits.request_timeout_ms);
+    const readMs = nginxTimeMs(argsOf('proxy_read_timeout', proxyServer.block)[0]!);
     expect(readMs).toBe(limits.request_timeout_ms);
     expect(readMs).toBeLessThan(idleSocketTimeoutMs(limits));
-    expect(nginxTimeMs(argsOf('proxy_connect_timeout', proxied.block)[0]!)).toBeLessThan(limits.headers_timeout_ms);
+    expect(nginxTimeMs(argsOf('proxy_connect_timeout', proxyServer.block)[0]!)).toBeLessThan(limits.headers_timeout_ms);
   });
 
   it('takes bodies up to the service body limit', () => {
@@ -179,21 +182,53 @@ describe('the nginx configuration', () => {
   });
 
   it('retries failed attempts on the next replica, POSTs included, boundedly', () => {
-    expect(argsOf('proxy_next_upstream', proxied.block)).toEqual(['error', 'timeout', 'http_502', 'http_503', 'non_idempotent']);
-    expect(Number(argsOf('proxy_next_upstream_tries', proxied.block)[0])).toBeGreaterThanOrEqual(2);
-    expect(nginxTimeMs(argsOf('proxy_next_upstream_timeout', proxied.block)[0]!)).toBeGreaterThan(0);
+    expect(argsOf('proxy_next_upstream', proxyServer.block)).toEqual(['error', 'timeout', 'http_502', 'non_idempotent']);
+    expect(Number(argsOf('proxy_next_upstream_tries', proxyServer.block)[0])).toBeGreaterThanOrEqual(2);
+    expect(nginxTimeMs(argsOf('proxy_next_upstream_timeout', proxyServer.block)[0]!)).toBeGreaterThan(0);
   });
 
   it('passes the request id on, and makes one when the caller sent none', () => {
-    const requestId = findAll(proxied.block!, 'proxy_set_header').find((header) => header.args[0]!.toLowerCase() === REQUEST_ID_HEADER);
+    const requestId = findAll(proxyServer.block!, 'proxy_set_header').find((header) => header.args[0]!.toLowerCase() === REQUEST_ID_HEADER);
     expect(requestId?.args).toEqual(['X-Request-Id', '$divy_request_id']);
     expect(findOne(nginx, 'map')).toEqual({
       name: 'map',
       args: ['$http_x_request_id', '$divy_request_id'],
       block: [
-        { name: 'default', args: ['$http_x_request_id'] },
-        { name: '', args: ['$request_id'] },
+        { name: 'default', args: ['$request_id'] },
+        // The ids the service keeps, and nothing that would break the JSON nginx writes itself.
+        { name: '~^[A-Za-z0-9._:@/+=-]{1,128}$', args: ['$http_x_request_id'] },
       ],
     });
+  });
+
+  it("hands a replica's 503 and nginx's own 502 and 504 to locations of their own, so none counts toward max_fails", () => {
+    expect(locations.map((location) => location.args)).toEqual([['/'], ['@no_replica'], ['@replica_503']]);
+    const root = locationNamed('/').block!;
+    expect(argsOf('proxy_pass', root)).toEqual(['http://divy']);
+    expect(argsOf('proxy_intercept_errors', root)).toEqual(['on']);
+    expect(findAll(root, 'error_page').map((page) => page.args)).toEqual([
+      ['503', '=', '@replica_503'],
+      ['502', '504', '=', '@no_replica'],
+    ]);
+    // Shedding (Retry-After) is passed on; anything else is tried once more on the next replica.
+    const replica503 = locationNamed('@replica_503').block!;
+    const shedding = findOne(replica503, 'if');
+    expect(shedding.args).toEqual(['($upstream_http_retry_after)']);
+    expect(argsOf('return', shedding.block)[0]).toBe('503');
+    expect(findAll(shedding.block!, 'add_header').map((header) => header.args)).toContainEqual(['Retry-After', '$upstream_http_retry_after', 'always']);
+    expect(argsOf('proxy_pass', replica503)).toEqual(['http://divy']);
+    const noReplica = locationNamed('@no_replica').block!;
+    expect(argsOf('return', noReplica)[0]).toBe('503');
+    expect(findAll(noReplica, 'add_header').map((header) => header.args)).toContainEqual(['Retry-After', '1', 'always']);
+  });
+
+  it('writes refusals that are problem documents with the shape of the service\'s own', () => {
+    for (const name of ['@replica_503', '@no_replica']) {
+      const location = locationNamed(name).block!;
+      expect(argsOf('default_type', location)).toEqual(['application/problem+json; charset=utf-8']);
+      const body = JSON.parse(argsOf('return', location)[1]!.replaceAll('$upstream_http_retry_after', '1').replaceAll('$divy_request_id', 'id-1')) as Record<string, unknown>;
+      expect(Object.keys(body)).toEqual(['type', 'title', 'status', 'detail', 'request_id']);
+      expect(body).toMatchObject({ type: 'urn:divy:problem:overloaded', title: 'Service Unavailable', status: 503, request_id: 'id-1' });
+    }
   });
 });

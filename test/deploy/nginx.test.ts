@@ -1,13 +1,15 @@
 /**
- * The shipped deploy/nginx/nginx.conf, run by Debian's nginx in front of two real replicas on
+ * The shipped deploy/nginx/nginx.conf, run by Debian's nginx in front of two replicas on
  * 127.0.0.1: each replica is restarted in turn under steady load, and every request is answered
- * 200. Only the upstream servers, the listen address and the file paths differ from the shipped
- * file (see nginxConfigFor). nginx must be installed (.ci/run installs it): without it these tests
- * fail, they are not skipped.
+ * 200; replicas that shed load have their refusals passed on, and stay in rotation; a replica's
+ * 503 without Retry-After (shutting down) is tried again on the other replica. Only the upstream
+ * servers, the listen address and the file paths differ from the shipped file (see
+ * nginxConfigFor). nginx must be installed (.ci/run installs it): without it these tests fail,
+ * they are not skipped.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent, createServer as createHttpServer, request, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,11 +180,124 @@ describe('the shipped nginx configuration in front of two replicas', () => {
     // nginx did retry: some requests name two upstreams in the access log.
     const retried = readFileSync(directory.path('access.log'), 'utf8')
       .split('\n')
-      .filter((line) => /upstream=\S+, /.test(line) && line.includes('POST /quote'));
+      .filter((line) => /upstream=\S+(, | : )/.test(line) && line.includes('POST /quote'));
     expect(retried.length).toBeGreaterThan(0);
     console.info(`nginx: ${results.length} requests in ${Math.round(elapsedMs)} ms (${Math.round((results.length * 1000) / elapsedMs)}/s), all 200; ${retried.length} retried on the other replica`);
 
     nginx.kill('SIGQUIT');
     expect(await withTimeout(new Promise((resolve) => nginx!.once('exit', resolve)), 10_000, 'nginx to stop')).toBe(0);
   }, 120_000);
+});
+
+/** nginx with the shipped configuration in front of `upstreams`, in a test directory of its own; stopped after the file's tests. */
+function useNginx(prefix: string) {
+  const directory = useTempDir(prefix);
+  let nginx: ChildProcess | undefined;
+  afterAll(async () => {
+    const running = nginx;
+    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGTERM');
+    await withTimeout(exited, 10_000, 'nginx to stop').catch(() => running.kill('SIGKILL'));
+  });
+  return async (upstreams: readonly number[]): Promise<number> => {
+    const port = await freePort();
+    chmodSync(directory.path(''), 0o777);
+    const config = nginxConfigFor(readProjectFile(NGINX_CONF_PATH), { upstreams: upstreams.map((upstream) => `127.0.0.1:${upstream}`), listen: `127.0.0.1:${port}`, directory: directory.path('') });
+    writeFileSync(directory.path('nginx.conf'), config);
+    let stderr = '';
+    nginx = spawn(NGINX, ['-p', directory.path(''), '-c', directory.path('nginx.conf'), '-e', directory.path('startup-error.log'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    nginx.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    await waitFor(() => existsSync(directory.path('nginx.pid')), 'nginx to start', 10_000).catch((error: Error) => {
+      throw new Error(`${error.message}; nginx said: ${stderr}`);
+    });
+    return port;
+  };
+}
+
+/** One POST /quote through nginx with a request id: status, the headers that matter here, body. */
+function postQuoteWithId(port: number, requestId: string): Promise<{ status: number; headers: Record<string, string | undefined>; body: string }> {
+  const body = JSON.stringify({ prompt_tokens: 10, requested_completion_tokens: 5, total_model_bytes: 2 ** 30 });
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      { host: '127.0.0.1', port, method: 'POST', path: '/quote', agent: false, headers: { 'content-type': 'application/json', 'content-length': String(body.length), 'x-request-id': requestId } },
+      (response) => {
+        const headers = { 'content-type': response.headers['content-type'], 'retry-after': response.headers['retry-after'], 'x-request-id': response.headers['x-request-id'] as string | undefined };
+        readBody(response).then((text) => resolve({ status: response.statusCode ?? 0, headers, body: text }), reject);
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
+describe('the shipped nginx configuration in front of replicas that shed load', () => {
+  const { start } = useServiceProcesses();
+  const startNginx = useNginx('divy-nginx-shed-');
+
+  it('passes each refusal on as an overloaded problem with Retry-After, and keeps the replicas in rotation', async () => {
+    if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: install Debian's nginx`);
+    const replicaPorts = [await freePort(), await freePort()];
+    // A heap limit of 1 byte: every request is shed, from two samples after the start on.
+    const replicas = replicaPorts.map((port) => start({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', SHED_MAX_HEAP_USED_BYTES: '1', SHED_RETRY_AFTER_S: '2' }));
+    await Promise.all(replicas.map((replica) => listeningPort(replica, 20_000)));
+    const port = await startNginx(replicaPorts);
+    await delay(500);
+    // Three failures in fail_timeout would take a replica out of rotation: ten refusals each.
+    for (let index = 0; index < 20; index += 1) {
+      const answer = await postQuoteWithId(port, `shed-${index}`);
+      expect(answer).toEqual({
+        status: 503,
+        headers: { 'content-type': 'application/problem+json; charset=utf-8', 'retry-after': '2', 'x-request-id': `shed-${index}` },
+        body: JSON.stringify({
+          type: 'urn:divy:problem:overloaded',
+          title: 'Service Unavailable',
+          status: 503,
+          detail: 'The service is shedding load; retry after 2 s (Retry-After).',
+          request_id: `shed-${index}`,
+        }),
+      });
+    }
+    // Every replica answered the refusals, and each still takes requests: /healthz is never shed.
+    for (const [index, replica] of replicas.entries()) {
+      await waitFor(() => messages(replica.lines).some((line) => line.msg === 'shedding load'), `replica ${index} to log that it sheds`);
+    }
+    for (let index = 0; index < 4; index += 1) expect((await get(port, '/healthz')).status).toBe(200);
+  }, 60_000);
+});
+
+describe('the shipped nginx configuration in front of a replica shutting down', () => {
+  const { start } = useServiceProcesses();
+  const startNginx = useNginx('divy-nginx-unavailable-');
+  let stub: Server | undefined;
+  afterAll(() => new Promise<void>((resolve) => (stub === undefined ? resolve() : stub.close(() => resolve()))));
+
+  it('tries a request answered 503 without Retry-After once more, on the other replica, body and all', async () => {
+    if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: install Debian's nginx`);
+    // The first replica answers every request as a replica past its drain does: 503, connection closed.
+    const received: number[] = [];
+    stub = createHttpServer((incoming, response) => {
+      let bytes = 0;
+      incoming.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      incoming.on('end', () => {
+        received.push(bytes);
+        response.writeHead(503, { 'content-type': 'application/problem+json', connection: 'close' });
+        response.end(JSON.stringify({ type: 'urn:divy:problem:shutting-down', status: 503 }));
+      });
+    });
+    const stubPort = await freePort();
+    await new Promise<void>((resolve) => stub!.listen(stubPort, '127.0.0.1', resolve));
+    const replicaPort = await freePort();
+    const replica = start({ PORT: String(replicaPort), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...NO_SHEDDING });
+    await listeningPort(replica, 20_000);
+    const port = await startNginx([stubPort, replicaPort]);
+    for (let index = 0; index < 6; index += 1) {
+      const answer = await postQuoteWithId(port, `retried-${index}`);
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body)).toMatchObject({ total_credits: expect.any(String) });
+    }
+    // Round robin sent some first attempts to the stub, which got the whole body each time.
+    expect(received.length).toBeGreaterThan(0);
+    expect(new Set(received)).toEqual(new Set([JSON.stringify({ prompt_tokens: 10, requested_completion_tokens: 5, total_model_bytes: 2 ** 30 }).length]));
+  }, 60_000);
 });
