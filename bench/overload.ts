@@ -15,13 +15,16 @@
  *    NORMAL_WINDOWS_IN_A_ROW consecutive WINDOW_MS windows (by due time) whose accepted p99 is
  *    within 2x the p99 of the same load before the overload and which shed nothing.
  *
- * divy_shed_requests_total is read from GET /metrics before and after. Traffic goes to
+ * OVERLOAD_FRONT=nginx puts the shipped nginx configuration in front of two replicas, and
+ * measures the pair. divy_shed_requests_total (of every replica, summed; nginx's own refusals are
+ * not in it) is read from GET /metrics before and after. Traffic goes to
  * 127.0.0.1 only, and every phase is bounded in time.
  */
 import { closedLoop } from './http/closed-loop.js';
 import { machineLine, mib, ms, rate } from './http/format.js';
 import { openLoop, type Sample } from './http/open-loop.js';
-import { pinLoadGenerator, startDivy, type ServerProcess } from './http/servers.js';
+import { startNginxFront } from './http/nginx-front.js';
+import { freePort, pinLoadGenerator, startDivy, type ServerProcess } from './http/servers.js';
 import { quantile } from './http/stats.js';
 import { mixedTraffic, smallTraffic, workerHeavyTraffic } from './http/traffic.js';
 
@@ -52,7 +55,15 @@ const chosen = TRAFFIC[trafficName as keyof typeof TRAFFIC];
 const traffic = chosen.entries();
 const bodies = traffic.map((entry) => ({ ...entry, body: Buffer.from(entry.body) }));
 const next = (index: number) => bodies[index % bodies.length]!;
-const divy = await startDivy();
+/**
+ * OVERLOAD_FRONT=nginx: two replicas on the server core behind nginx with the shipped
+ * configuration (deploy/nginx/nginx.conf), on the load generator's core; else one process alone.
+ */
+const front = process.env['OVERLOAD_FRONT'] ?? 'none';
+if (front !== 'none' && front !== 'nginx') throw new Error('OVERLOAD_FRONT must be none or nginx');
+const replicas: ServerProcess[] = front === 'nginx' ? [await startDivy(), await startDivy()] : [await startDivy()];
+const nginx = front === 'nginx' ? await startNginxFront(replicas.map((replica) => replica.origin), await freePort()) : undefined;
+const divy = { origin: nginx?.origin ?? replicas[0]!.origin };
 try {
   await closedLoop(divy.origin, traffic, { connections: 16, seconds: 1 });
   process.stderr.write('overload: capacity\n');
@@ -66,8 +77,8 @@ try {
   process.stderr.write('overload: unloaded latency\n');
   const unloaded = await openLoop(divy.origin, { phases: [{ rate_per_sec: capacity * UNLOADED_SHARE, seconds: UNLOADED_SECS }], next, max_sockets: 16 });
   const unloadedP99 = quantile(accepted(unloaded).map(latency), 0.99);
-  const shedBefore = await shedCount(divy);
-  const rssBefore = divy.rssBytes();
+  const shedBefore = await shedCount(replicas);
+  const rssBefore = rssOf(replicas);
 
   process.stderr.write(`overload: ${OVERLOAD_FACTOR}x capacity for ${OVERLOAD_SECS} s, then ${RECOVERY_FACTOR}x for ${RECOVERY_SECS} s\n`);
   let shedAnswer: { content_type: string | undefined; retry_after: string | undefined } | undefined;
@@ -84,8 +95,8 @@ try {
       if (status === 503 && shedAnswer === undefined) shedAnswer = { content_type: headers['content-type'], retry_after: headers['retry-after'] };
     },
   });
-  const shedAfter = await shedCount(divy);
-  const rssAfter = divy.rssBytes();
+  const shedAfter = await shedCount(replicas);
+  const rssAfter = rssOf(replicas);
 
   const overloadFromMs = BEFORE_SECS * 1000;
   const dropMs = overloadFromMs + OVERLOAD_SECS * 1000;
@@ -101,7 +112,7 @@ try {
   const recoveredAfterMs = recoveryTime(recovery, dropMs, 2 * beforeP99);
   const lastSeconds = recovery.filter((sample) => sample.due_ms >= dropMs + (RECOVERY_SECS - 5) * 1000);
 
-  console.log(`## Overload: ${OVERLOAD_FACTOR}x capacity for ${OVERLOAD_SECS} s, then ${RECOVERY_FACTOR}x (${chosen.title}, open loop)\n`);
+  console.log(`## Overload: ${OVERLOAD_FACTOR}x capacity for ${OVERLOAD_SECS} s, then ${RECOVERY_FACTOR}x (${chosen.title}, open loop${nginx === undefined ? '' : ', two replicas behind nginx'})\n`);
   const settings = ['SHED_MAX_EVENT_LOOP_DELAY_MS', 'SHED_MAX_EVENT_LOOP_UTILIZATION', 'SHED_MAX_HEAP_USED_BYTES'];
   console.log(`Shedding settings: ${settings.map((name) => `${name} ${process.env[name] ?? 'unset (the service default)'}`).join(', ')}.\n`);
   console.log(`| capacity (closed loop) | unloaded p99 | p99 at ${RECOVERY_FACTOR}x before | offered | accepted (2xx answered during the overload) | shed (503) | failed otherwise | accepted p99 | shed p99 | recovery after the drop | p99, last 5 s at 0.5x |`);
@@ -113,11 +124,12 @@ try {
   console.log(`divy_shed_requests_total: ${shedBefore ?? 'absent'} before the overload, ${shedAfter ?? 'absent'} after.`);
   console.log(shedAnswer === undefined ? 'No request was shed.' : `A shed answer: content-type ${shedAnswer.content_type ?? 'none'}, Retry-After ${shedAnswer.retry_after ?? 'none'}.`);
   console.log(`This generator sent its requests late by ${ms(quantile(overload.map((sample) => sample.sent_ms - sample.due_ms), 0.99))} at p99 during the overload (late sends are in the latencies).`);
-  console.log(`Divy's RSS: ${mib(rssBefore)} before the overload, ${mib(rssAfter)} after.`);
+  console.log(`Divy's RSS${replicas.length > 1 ? ` (${replicas.length} replicas together)` : ''}: ${mib(rssBefore)} before the overload, ${mib(rssAfter)} after.`);
   printTimeline(samples);
   console.log(`\n${machineLine(pinned)}`);
 } finally {
-  await divy.stop();
+  await nginx?.stop();
+  for (const replica of replicas) await replica.stop();
 }
 
 /** Per second of due time: what was due, how it was answered, and how long the accepted waited. */
@@ -157,8 +169,20 @@ function recoveryTime(samples: readonly Sample[], dropMs: number, normalP99: num
   return null;
 }
 
-async function shedCount(server: ServerProcess): Promise<number | null> {
-  const text = await (await fetch(`${server.origin}/metrics`)).text();
-  const line = text.split('\n').find((entry) => entry.startsWith('divy_shed_requests_total'));
-  return line === undefined ? null : Number(line.split(/\s+/)[1]);
+/** divy_shed_requests_total summed over the replicas, each asked directly. */
+async function shedCount(servers: readonly ServerProcess[]): Promise<number | null> {
+  let total = 0;
+  for (const server of servers) {
+    const text = await (await fetch(`${server.origin}/metrics`)).text();
+    const line = text.split('\n').find((entry) => entry.startsWith('divy_shed_requests_total'));
+    if (line === undefined) return null;
+    total += Number(line.split(/\s+/)[1]);
+  }
+  return total;
+}
+
+/** The replicas' RSS together; null off Linux. */
+function rssOf(servers: readonly ServerProcess[]): number | null {
+  const each = servers.map((server) => server.rssBytes());
+  return each.includes(null) ? null : each.reduce<number>((sum, bytes) => sum + bytes!, 0);
 }

@@ -99,7 +99,7 @@ function rssBytes(pid: number): number | null {
 }
 
 /** A port nothing listens on now (the kernel's pick, released at once). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ROOT } from './service-process.js';
 
-export const NGINX_CONF_PATH = 'deploy/nginx/nginx.conf';
+export { NGINX_CONF_PATH } from '../../bench/http/nginx-front.js';
 
 export function readProjectFile(path: string): string {
   return readFileSync(`${ROOT}${path}`, 'utf8');
@@ -94,28 +94,4 @@ export function nginxSizeBytes(value: string): number {
   return Number(match[1]) * scale;
 }
 
-/** The directives that name a file or directory, and are moved into a test's own directory. */
-const PATH_DIRECTIVES = ['pid', 'error_log', 'access_log', 'client_body_temp_path', 'proxy_temp_path', 'fastcgi_temp_path', 'uwsgi_temp_path', 'scgi_temp_path'];
-
-/**
- * The shipped configuration for a local run: the upstream's `server` lines point at `upstreams`
- * (each keeps the parameters of the shipped line), `listen` at `listen`, and every file path into
- * `directory`. Every other line is the shipped one, byte for byte.
- */
-export function nginxConfigFor(shipped: string, options: { upstreams: readonly string[]; listen: string; directory: string }): string {
-  const lines = shipped.split('\n');
-  const serverLines = lines.flatMap((line, index) => (/^\s*server\s+\S+:\d+(\s|;)/.test(line) ? [index] : []));
-  if (serverLines.length < options.upstreams.length) throw new Error(`the shipped upstream has ${serverLines.length} servers, fewer than ${options.upstreams.length}`);
-  const first = serverLines[0]!;
-  const replaced = options.upstreams.map((address, index) => lines[serverLines[index]!]!.replace(/(server\s+)\S+:\d+/, `$1${address}`));
-  const derived = lines
-    .map((line, index) => (index === first ? replaced.join('\n') : serverLines.includes(index) ? null : line))
-    .filter((line): line is string => line !== null)
-    .map((line) => line.replace(/^(\s*listen\s+)\S+;/, `$1${options.listen};`))
-    .map((line) => {
-      const directive = PATH_DIRECTIVES.find((name) => new RegExp(`^\\s*${name}\\s`).test(line));
-      if (directive === undefined) return line;
-      return line.replace(/(\s)(\/\S+?)(;|\s)/, (_, before: string, path: string, after: string) => `${before}${options.directory}/${path.split('/').at(-1)}${after}`);
-    });
-  return derived.join('\n');
-}
+export { nginxConfigFor } from '../../bench/http/nginx-front.js';
