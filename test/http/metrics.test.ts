@@ -139,7 +139,8 @@ if (promtool === '') {
 }
 
 describe('the exposition format', () => {
-  const app = useApp();
+  // With load shedding on, so that its gauge (divy_admitted_share) is in the text too.
+  const app = useApp({ load_shedding: { max_event_loop_delay_ms: 25, max_event_loop_utilization: 0.9, max_heap_used_bytes: 0, sample_interval_ms: 100, retry_after_s: 1 } });
 
   it.skipIf(promtool === '')('passes `promtool check metrics` (skipped when promtool is not installed)', async () => {
     expect((await postJson(app(), '/realtime-delta', firstDelta)).statusCode).toBe(200);
@@ -151,6 +152,7 @@ describe('the exposition format', () => {
     };
     // Divy's own metrics pass the parser and every lint rule.
     const divyOnly = text.split('\n').filter((line) => /^(# (HELP|TYPE) )?divy_/.test(line)).join('\n') + '\n';
+    expect(divyOnly).toMatch(/^# TYPE divy_admitted_share gauge\ndivy_admitted_share 1$/m);
     expect(check(divyOnly)).toStrictEqual({ status: 0, stdout: '', stderr: '' });
     // The whole text parses (exit 1 would be a parse error); promtool's lint (exit 3) flags only
     // three gauges prom-client's default metrics name with a counter's _total suffix.
