@@ -45,7 +45,7 @@ export class LoopPressure {
   private utilizationSince: EventLoopUtilization = performance.eventLoopUtilization();
 
   constructor(
-    private readonly app: FastifyInstance,
+    private readonly app: Pick<FastifyInstance, 'memoryUsage'>,
     private readonly limits: LoopLimits,
   ) {
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS).unref();
