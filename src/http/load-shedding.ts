@@ -64,8 +64,6 @@ export function shedMaxHeapUsedBytesDefault(): number {
 /** Routes that answer however loaded the process is: probes, and the metrics that show the load. */
 export const NEVER_SHED: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
-export { PRESSURE_NAMES };
-
 /** Thrown where a request is shed inside the app (a full offload queue); the error handler turns it into the 503 problem. */
 export class OverloadedError extends Error {
   override readonly name = 'OverloadedError';
@@ -89,53 +87,70 @@ export async function shedLoad(app: FastifyInstance, shedding: LoadShedding, cou
   // No thresholds given to under-pressure: it samples only, and adds no hook of its own.
   await app.register(underPressure, { sampleInterval: shedding.sample_interval_ms });
   const loop = new LoopPressure(app, shedding);
-  const admission = new AdmissionShare();
-  const interval = shedding.sample_interval_ms;
-  let pressed: string = PRESSURE_NAMES.eventLoopDelay;
-  // The samples taken while the app is built and started measure that work, not load: the first
-  // sample that counts is taken two intervals after the app is ready.
-  let nextSampleAt = Infinity;
-  let lastSampleAt = 0;
+  const admission = new SampledAdmission(loop, shedding.sample_interval_ms);
   app.addHook('onReady', (done) => {
-    lastSampleAt = performance.now() + interval;
-    nextSampleAt = lastSampleAt + interval;
-    setTimeout(() => loop.restart(), interval).unref();
+    admission.arm(performance.now());
     done();
   });
   app.addHook('onClose', (_app, done) => {
     loop.stop();
     done();
   });
-  const sampleIfDue = (now: number): void => {
-    if (now < nextSampleAt) return;
-    const { pressure, name } = loop.sample(now);
-    // Named in the answers of requests shed until the share is back to 1.
-    if (name !== undefined && pressure !== 'loop-near') pressed = name;
-    admission.sampled(pressure, Math.floor((now - lastSampleAt) / interval));
-    lastSampleAt = now;
-    nextSampleAt = now + interval;
-  };
   new Gauge({
     name: 'divy_admitted_share',
     help: 'The share of new requests load shedding admits (1: none shed); halved each sample the event loop is over its limits, 0 while the heap is.',
     registers: [counters.registry],
     collect() {
-      sampleIfDue(performance.now());
-      this.set(admission.current);
+      admission.sampleIfDue(performance.now());
+      this.set(admission.share.current);
     },
   });
   const logShed = shedLogger(app);
   const answerShed = shedAnswerer(shedding.retry_after_s);
   shedBeforeTheApp(app.server, (request, response) => {
-    sampleIfDue(performance.now());
+    admission.sampleIfDue(performance.now());
     // The share first: mostly it is 1, and nothing else is looked at.
-    if (admission.current === 1 || NEVER_SHED.has(pathOf(request)) || admission.admits()) return false;
+    const share = admission.share;
+    if (share.current === 1 || NEVER_SHED.has(pathOf(request)) || share.admits()) return false;
     counters.countShed();
     counters.countProblem(PROBLEM_TYPES.overloaded);
-    logShed(pressed);
-    answerShed(request, response, pressed);
+    logShed(admission.pressed);
+    answerShed(request, response, admission.pressed);
     return true;
   });
+}
+
+/** The share admitted, moved by a sample of the process taken at most once an interval, as requests come. */
+class SampledAdmission {
+  readonly share = new AdmissionShare();
+  /** The limit named in refusals: the last one a sample found over, until the share is back to 1. */
+  pressed: string = PRESSURE_NAMES.eventLoopDelay;
+  private lastSampleAt = 0;
+  private nextSampleAt = Infinity;
+
+  constructor(
+    private readonly loop: LoopPressure,
+    private readonly interval_ms: number,
+  ) {}
+
+  /**
+   * Takes the first sample that counts two intervals from `now`: the samples before it would
+   * measure the work of building and starting the app, not load.
+   */
+  arm(now: number): void {
+    this.lastSampleAt = now + this.interval_ms;
+    this.nextSampleAt = this.lastSampleAt + this.interval_ms;
+    setTimeout(() => this.loop.restart(), this.interval_ms).unref();
+  }
+
+  sampleIfDue(now: number): void {
+    if (now < this.nextSampleAt) return;
+    const { pressure, name } = this.loop.sample(now);
+    if (name !== undefined) this.pressed = name;
+    this.share.sampled(pressure, Math.floor((now - this.lastSampleAt) / this.interval_ms));
+    this.lastSampleAt = now;
+    this.nextSampleAt = now + this.interval_ms;
+  }
 }
 
 /** Puts `shed` in front of the server's request listeners (Fastify's handler): a request it answers never reaches them. */

@@ -2,7 +2,8 @@ import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import { accessOf, forbiddenProblem, ROLES, unauthorizedProblem } from './auth.js';
 import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { SchemaDocs } from './schemas/docs.js';
-import { NEVER_SHED, PRESSURE_NAMES } from './load-shedding.js';
+import { NEVER_SHED } from './load-shedding.js';
+import { PRESSURE_NAMES } from './loop-pressure.js';
 import { overloadedProblem, rateLimitedProblem } from './problem.js';
 import { exampleProblem } from './schemas/problem-examples.js';
 
