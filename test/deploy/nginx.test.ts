@@ -301,3 +301,49 @@ describe('the shipped nginx configuration in front of a replica shutting down', 
     expect(new Set(received)).toEqual(new Set([JSON.stringify({ prompt_tokens: 10, requested_completion_tokens: 5, total_model_bytes: 2 ** 30 }).length]));
   }, 60_000);
 });
+
+describe('the shipped nginx configuration in front of replicas that are all busy', () => {
+  const startNginx = useNginx('divy-nginx-busy-');
+  const stubs: Server[] = [];
+  const held: Array<() => void> = [];
+  afterAll(async () => {
+    for (const release of held.splice(0)) release();
+    await Promise.all(stubs.map((stub) => new Promise<void>((resolve) => stub.close(() => resolve()))));
+  });
+
+  it('sends each replica at most max_conns requests at once, and refuses the next itself, as an overloaded problem with Retry-After', async () => {
+    if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: install Debian's nginx`);
+    const maxConns = Number(/max_conns=(\d+)/.exec(readProjectFile(NGINX_CONF_PATH))![1]);
+    // Two replicas that take every request and answer none until released: busy, not failing.
+    const ports: number[] = [];
+    for (let index = 0; index < 2; index += 1) {
+      const stub = createHttpServer((incoming, response) => {
+        incoming.resume();
+        held.push(() => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+      });
+      const port = await freePort();
+      await new Promise<void>((resolve) => stub.listen(port, '127.0.0.1', resolve));
+      stubs.push(stub);
+      ports.push(port);
+    }
+    const port = await startNginx(ports);
+    const busy = Array.from({ length: 2 * maxConns }, (_, index) => postQuoteWithId(port, `held-${index}`));
+    await waitFor(() => held.length === 2 * maxConns, `both replicas to hold ${maxConns} requests each`, 10_000);
+    const refused = await postQuoteWithId(port, 'one-too-many');
+    expect(refused).toEqual({
+      status: 503,
+      headers: { 'content-type': 'application/problem+json; charset=utf-8', 'retry-after': '1', 'x-request-id': 'one-too-many' },
+      body: JSON.stringify({
+        type: 'urn:divy:problem:overloaded',
+        title: 'Service Unavailable',
+        status: 503,
+        detail: 'No replica can take the request now; retry after 1 s (Retry-After).',
+        request_id: 'one-too-many',
+      }),
+    });
+    // Released, every held request is answered, and none was sent twice.
+    for (const release of held.splice(0)) release();
+    expect((await Promise.all(busy)).map((answer) => answer.status)).toEqual(Array<number>(2 * maxConns).fill(200));
+    expect(held).toHaveLength(0);
+  }, 60_000);
+});
