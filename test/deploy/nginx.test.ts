@@ -36,6 +36,14 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** SIGTERM, not SIGKILL: nginx's master stops its workers only when it is itself let to stop. */
+async function stopNginx(running: ChildProcess | undefined): Promise<void> {
+  if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
+  const exited = new Promise((resolve) => running.once('exit', resolve));
+  running.kill('SIGTERM');
+  await withTimeout(exited, 10_000, 'nginx to stop').catch(() => running.kill('SIGKILL'));
+}
+
 /** A GET through nginx with the given headers: status, x-request-id of the answer. */
 function getWithHeaders(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; requestId: string | undefined }> {
   return new Promise((resolve, reject) => {
@@ -82,14 +90,7 @@ describe('the shipped nginx configuration in front of two replicas', () => {
     writeFileSync(directory.path('nginx.conf'), config);
   });
 
-  // SIGTERM, not SIGKILL: nginx's master stops its workers only when it is itself let to stop.
-  afterAll(async () => {
-    const running = nginx;
-    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGTERM');
-    await withTimeout(exited, 10_000, 'nginx to stop').catch(() => running.kill('SIGKILL'));
-  });
+  afterAll(() => stopNginx(nginx));
 
   function nginxArgs(...extra: string[]): string[] {
     return ['-p', directory.path(''), '-c', directory.path('nginx.conf'), '-e', directory.path('startup-error.log'), ...extra];
@@ -193,13 +194,7 @@ describe('the shipped nginx configuration in front of two replicas', () => {
 function useNginx(prefix: string) {
   const directory = useTempDir(prefix);
   let nginx: ChildProcess | undefined;
-  afterAll(async () => {
-    const running = nginx;
-    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGTERM');
-    await withTimeout(exited, 10_000, 'nginx to stop').catch(() => running.kill('SIGKILL'));
-  });
+  afterAll(() => stopNginx(nginx));
   return async (upstreams: readonly number[]): Promise<number> => {
     const port = await freePort();
     chmodSync(directory.path(''), 0o777);
