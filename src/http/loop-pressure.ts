@@ -6,8 +6,8 @@
  *
  * The heap and the event-loop delay histogram come from @fastify/under-pressure's last sample,
  * which may be from before a stall. A heartbeat timer adds how late it ran, on average, since the
- * last sample, and the stall going on now: how long since it last ran. Utilization is read from
- * the loop itself, over the time since the last sample.
+ * last sample, and a stall going on now that is longer than a sample: how long since it last ran.
+ * Utilization is read from the loop itself, over the time since the last sample.
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
