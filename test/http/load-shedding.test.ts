@@ -205,6 +205,16 @@ describe('load shedding on event-loop delay and utilization together', () => {
   });
 });
 
+/** Five times: blocks the loop for `block_ms`, then a quote is served; the share stays 1 throughout. */
+async function expectEveryQuoteServedAfterBlocks(origin: string, block_ms: number): Promise<void> {
+  await sleep(5 * SAMPLE_INTERVAL_MS);
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    blockEventLoop(block_ms);
+    expect((await fetchFrom(origin, 'POST', '/quote', QUOTE_EXAMPLE)).status).toBe(200);
+  }
+  expect(sampleOf((await fetchFrom(origin, 'GET', '/metrics')).text, 'divy_admitted_share')).toBe(1);
+}
+
 describe('load shedding with no delay limit', () => {
   // SHED_MAX_EVENT_LOOP_DELAY_MS=0: the loop never sheds, however busy; utilization only qualifies the delay.
   const shedding: LoadShedding = { max_event_loop_delay_ms: 0, max_event_loop_utilization: 0.5, max_heap_used_bytes: 0, sample_interval_ms: SAMPLE_INTERVAL_MS, retry_after_s: 1 };
@@ -212,12 +222,7 @@ describe('load shedding with no delay limit', () => {
   const origin = useListening(app);
 
   it('sheds nothing after the loop was blocked', async () => {
-    await sleep(5 * SAMPLE_INTERVAL_MS);
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      blockEventLoop(300);
-      expect((await fetchFrom(origin(), 'POST', '/quote', QUOTE_EXAMPLE)).status).toBe(200);
-    }
-    expect(sampleOf((await fetchFrom(origin(), 'GET', '/metrics')).text, 'divy_admitted_share')).toBe(1);
+    await expectEveryQuoteServedAfterBlocks(origin(), 300);
   });
 });
 
@@ -228,12 +233,7 @@ describe('load shedding with the loop over one of its limits only', () => {
   const origin = useListening(app);
 
   it('sheds nothing: a busy loop whose requests do not wait serves clients that send as fast as they are answered', async () => {
-    await sleep(5 * SAMPLE_INTERVAL_MS);
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      blockEventLoop(100);
-      expect((await fetchFrom(origin(), 'POST', '/quote', QUOTE_EXAMPLE)).status).toBe(200);
-    }
-    expect(sampleOf((await fetchFrom(origin(), 'GET', '/metrics')).text, 'divy_admitted_share')).toBe(1);
+    await expectEveryQuoteServedAfterBlocks(origin(), 100);
   });
 });
 
