@@ -7,7 +7,7 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyPluginOptions } from 'fastify';
-import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { requireBearerTokens, type TokenGrant } from './http/auth.js';
 import { connectionGuard, connectionLimits, connectionServerOptions, type ConnectionLimits } from './http/connection-limits.js';
 import { DOCS_PREFIX, openapiOptions } from './http/openapi.js';
@@ -20,6 +20,7 @@ import { limitRequestRate } from './http/rate-limit.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
 import { createMetrics, instrumentApp, type Metrics } from './http/metrics.js';
 import { RequestLogController } from './http/request-log.js';
+import { requestValidatorCompiler } from './http/request-validation.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { consumptionRoutes } from './http/routes/consumption.js';
 import { contributionRoutes } from './http/routes/contribution.js';
@@ -93,7 +94,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
 
   guard.install(app);
   // A body the offload pool answered was validated there, by the same schema.
-  app.setValidatorCompiler(passingOffloadedAnswers(validatorCompiler));
+  app.setValidatorCompiler(passingOffloadedAnswers(requestValidatorCompiler()));
   // Replies come from the policy, whose types the compiler already checks against the
   // schemas; validating each one again at run time would cost a third of the throughput.
   // JSON.stringify, not writers compiled from the schemas (fast-json-stringify, Fastify's default):

@@ -1,0 +1,96 @@
+/**
+ * The request validator: ajv's check, compiled from the JSON Schema of a zod schema, accepts exactly
+ * what zod accepts, and what it accepts zod would return unchanged; everything else goes to zod.
+ */
+import { Ajv } from 'ajv';
+import fc from 'fast-check';
+import { validatorCompiler } from 'fastify-type-provider-zod';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { requestValidatorCompiler, unchangedAcceptanceCheck } from '../../src/http/request-validation.js';
+import { apiSchemas } from '../../src/http/schemas/api.js';
+import { CONTRIBUTION_EXAMPLE, QUOTE_EXAMPLE, REALTIME_DELTA_BATCH_EXAMPLE, REALTIME_DELTA_EXAMPLE, SETTLE_EXAMPLE } from '../../src/http/schemas/examples.js';
+
+const schemas = apiSchemas();
+
+/** Every request body schema of the app's routes, with a body it accepts. */
+const REQUEST_BODIES: ReadonlyArray<readonly [string, z.ZodType, unknown]> = [
+  ['POST /quote', schemas.consumption.quoteRequest, QUOTE_EXAMPLE],
+  ['POST /settle', schemas.settlement.settleRequest, SETTLE_EXAMPLE],
+  ['POST /contribution', schemas.contribution.contributionRequest, CONTRIBUTION_EXAMPLE],
+  ['POST /realtime-delta', schemas.realtimeDelta.realtimeDeltaRequest, REALTIME_DELTA_EXAMPLE],
+  ['POST /realtime-delta/batch', schemas.realtimeDeltaBatch.realtimeDeltaBatchRequest, REALTIME_DELTA_BATCH_EXAMPLE],
+];
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** The paths to every value inside `value`, the root included. */
+function pathsOf(value: unknown, path: readonly (string | number)[] = []): (readonly (string | number)[])[] {
+  const inner =
+    value !== null && typeof value === 'object'
+      ? Object.entries(value).flatMap(([key, child]) => pathsOf(child, [...path, Array.isArray(value) ? Number(key) : key]))
+      : [];
+  return [path, ...inner];
+}
+
+/** A copy of `value` with what is at `path` replaced by `replacement`, or removed when it is undefined. */
+function changedAt(value: unknown, path: readonly (string | number)[], replacement: Json | undefined): unknown {
+  if (path.length === 0) return replacement;
+  const copy = structuredClone(value) as Record<string | number, unknown>;
+  let parent = copy;
+  for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
+  const last = path.at(-1)!;
+  if (replacement === undefined && !Array.isArray(parent)) delete parent[last];
+  else parent[last] = replacement;
+  return copy;
+}
+
+/** Bodies near a good one: a value replaced or removed, a key added, anywhere; and any JSON at all. */
+function bodiesNear(good: unknown): fc.Arbitrary<unknown> {
+  const paths = pathsOf(good);
+  const mutated = fc.tuple(fc.constantFrom(...paths), fc.option(fc.jsonValue() as fc.Arbitrary<Json>, { nil: undefined })).map(([path, replacement]) => changedAt(good, path, replacement));
+  const objectPaths = paths.filter((path) => {
+    const value = path.reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], good);
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+  });
+  const extraKey = fc.tuple(fc.constantFrom(...objectPaths), fc.string({ maxLength: 12 }), fc.jsonValue() as fc.Arbitrary<Json>).map(([path, key, extra]) => changedAt(good, [...path, key], extra));
+  return fc.oneof(fc.constant(good), mutated, extraKey, fc.jsonValue());
+}
+
+describe('the request validator', () => {
+  const ajv = new Ajv({ strict: true });
+
+  it.each(REQUEST_BODIES)('checks %s with ajv, accepting exactly what zod accepts, and as zod returns it', (_route, schema, good) => {
+    const accepts = unchangedAcceptanceCheck(ajv, schema);
+    expect(accepts).toBeTypeOf('function');
+    fc.assert(
+      fc.property(bodiesNear(good), (body) => {
+        const byZod = schema.safeParse(body);
+        expect(accepts!(body)).toBe(byZod.success);
+        if (byZod.success) expect(byZod.data).toStrictEqual(body);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('leaves to zod alone a schema whose answer is not the value it was given', () => {
+    expect(unchangedAcceptanceCheck(ajv, z.object({ version: z.string() }))).toBeUndefined();
+    expect(unchangedAcceptanceCheck(ajv, z.strictObject({ count: z.number().default(1) }))).toBeUndefined();
+    expect(unchangedAcceptanceCheck(ajv, z.strictObject({ count: z.string().transform(Number) }))).toBeUndefined();
+    expect(unchangedAcceptanceCheck(ajv, z.strictObject({ count: z.number().int() }))).toBeUndefined();
+    expect(unchangedAcceptanceCheck(ajv, z.strictObject({ tags: z.record(z.string(), z.number()) }))).toBeUndefined();
+    expect(unchangedAcceptanceCheck(ajv, z.strictObject({ id: z.string().refine((id) => id.length > 2) }))).toBeUndefined();
+    expect(unchangedAcceptanceCheck(ajv, z.strictObject({ ids: z.array(z.string().max(3)).optional() }))).toBeUndefined();
+  });
+
+  it('answers a wrong body with zod\'s own error, and a right one with the body itself', () => {
+    const schema = schemas.consumption.quoteRequest;
+    const validate = requestValidatorCompiler()({ schema, method: 'POST', url: '/quote', httpPart: 'body' });
+    const body = structuredClone(QUOTE_EXAMPLE);
+    expect(validate(body)).toStrictEqual({ value: body });
+    const wrong = { ...body, prompt_tokens: 'many' };
+    const byZodAlone = validatorCompiler({ schema, method: 'POST', url: '/quote', httpPart: 'body' });
+    expect(validate(wrong)).toStrictEqual(byZodAlone(wrong));
+    expect((validate(wrong) as { error: unknown[] }).error).toHaveLength(1);
+  });
+});
