@@ -21,6 +21,7 @@ import { AdmissionShare } from './admission-share.js';
 import { LoopPressure, PRESSURE_NAMES } from './loop-pressure.js';
 import { overloadedProblem, PROBLEM_CONTENT_TYPE, PROBLEM_TYPES } from './problem.js';
 import { REQUEST_ID_HEADER, requestIdOfRaw } from './request-id.js';
+import { urlPath } from './url-path.js';
 
 export interface LoadShedding {
   /** The loop is over its limits while the event-loop delay of the last sample is over this and its utilization over the next (SHED_MAX_EVENT_LOOP_DELAY_MS); 0 never sheds on the loop. */
@@ -164,9 +165,7 @@ function shedBeforeTheApp(server: Server, shed: (request: IncomingMessage, respo
 }
 
 function pathOf(request: IncomingMessage): string {
-  const url = request.url ?? '';
-  const query = url.indexOf('?');
-  return query < 0 ? url : url.slice(0, query);
+  return urlPath(request.url ?? '');
 }
 
 /**

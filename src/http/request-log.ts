@@ -1,6 +1,7 @@
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { problemTypeOf } from './problem.js';
+import { urlPath } from './url-path.js';
 
 /** The fields of the line logged when a request completes. */
 export interface RequestLineFields {
@@ -34,13 +35,8 @@ export class RequestLogController extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     const problem_type = problemTypeOf(request);
-    const line: RequestLineFields = {
-      method: request.method,
-      url: request.url.split('?', 1)[0]!,
-      status_code: reply.statusCode,
-      response_time_ms: reply.elapsedTime,
-      ...(problem_type === undefined ? {} : { problem_type }),
-    };
+    const fields = { method: request.method, url: urlPath(request.url), status_code: reply.statusCode, response_time_ms: reply.elapsedTime };
+    const line: RequestLineFields = problem_type === undefined ? fields : { ...fields, problem_type };
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
     else if (reply.statusCode === 500) reply.log.error(line, 'request failed');
     else if (!this.#writes_lines) reply.log.info(line, REQUEST_COMPLETED_MESSAGE);
