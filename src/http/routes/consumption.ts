@@ -17,7 +17,8 @@ export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
         response: { 200: consumption.quoteResponse, ...consumption.quoteProblemResponses },
       },
     },
-    async (request) => priceByVersion(catalog, request.body.policy_version, (settings) => quoteConsumption(request.body, settings)),
+    // Synchronous, as every accounting handler: the answer is sent without a promise and a microtask.
+    (request) => priceByVersion(catalog, request.body.policy_version, (settings) => quoteConsumption(request.body, settings)),
   );
 
   app.post(
@@ -34,6 +35,6 @@ export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
         response: { 200: settlement.settleResponse, ...settlement.problemResponses },
       },
     },
-    async (request) => priceByVersion(catalog, request.body.policy_version, (settings) => settleConsumption(request.body, settings)),
+    (request) => priceByVersion(catalog, request.body.policy_version, (settings) => settleConsumption(request.body, settings)),
   );
 };

@@ -22,6 +22,6 @@ export const contributionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
         response: { 200: contribution.contributionJsonOrCsvResponse, ...contribution.problemResponses },
       },
     },
-    async (request, reply) => answerWithWorkerCredits(request, reply, answerer.price(request.body), answerer.workersOf),
+    (request, reply) => answerWithWorkerCredits(request, reply, answerer.price(request.body), answerer.workersOf),
   );
 };

@@ -18,7 +18,7 @@ export const realtimeDeltaBatchRoutes: FastifyPluginAsyncZod<RouteOptions> = asy
         response: { 200: realtimeDeltaBatch.realtimeDeltaBatchResponse, ...realtimeDeltaBatch.problemResponses },
       },
     },
-    async (request) => ({
+    (request) => ({
       results: answerRealtimeDeltaBatch(request.body.updates, {
         catalog,
         request: realtimeDelta.realtimeDeltaRequest,

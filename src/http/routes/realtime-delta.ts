@@ -26,9 +26,11 @@ export const realtimeDeltaRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
         },
       },
     },
-    async (request, reply) => {
+    // Synchronous: the answer is sent without a promise and a microtask; a handler that sent its
+    // reply itself returns nothing.
+    (request, reply) => {
       const delta = answerer.price(request.body);
-      if (delta === null) return reply.code(204).send(null);
+      if (delta === null) return void reply.code(204).send(null);
       return answerWithWorkerCredits(request, reply, delta, answerer.workersOf);
     },
   );
