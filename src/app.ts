@@ -21,6 +21,7 @@ import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
 import { createMetrics, instrumentApp, type Metrics } from './http/metrics.js';
 import { RequestLogController } from './http/request-log.js';
 import { requestValidatorCompiler } from './http/request-validation.js';
+import { routeAnswerers } from './http/route-answers.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { consumptionRoutes } from './http/routes/consumption.js';
 import { contributionRoutes } from './http/routes/contribution.js';
@@ -129,7 +130,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   );
   // Helmet's default CSP suits Swagger UI, whose assets are all served from /docs/static.
   await app.register(underHelmet(swaggerUi), { routePrefix: DOCS_PREFIX });
-  const routeOptions = { catalog, schemas };
+  const routeOptions = { catalog, schemas, answerers: routeAnswerers(catalog, schemas) };
   await app.register(consumptionRoutes, routeOptions);
   await app.register(contributionRoutes, routeOptions);
   await app.register(realtimeDeltaRoutes, routeOptions);

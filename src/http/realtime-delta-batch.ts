@@ -5,14 +5,11 @@
  * not, and fails the whole batch with a 500, as it fails a single request, rather than hide
  * among the results.
  */
-import type { PolicyCatalog, RealtimeDelta } from '../policy/index.js';
+import type { RealtimeDelta } from '../policy/index.js';
 import { refuseOversizedBatch } from './list-limits.js';
 import type { ProblemFields } from './problem.js';
-import { answerBody, realtimeDeltaAnswerer } from './route-answers.js';
-
-type RealtimeDeltaAnswerer = ReturnType<typeof realtimeDeltaAnswerer>;
+import { answerBody, type RealtimeDeltaAnswerer } from './route-answers.js';
 import type { Problem } from './schemas/problem.js';
-import type { RealtimeDeltaSchemas } from './schemas/realtime-delta.js';
 
 export type RealtimeDeltaBatchResult =
   | { readonly status: 200; readonly delta: RealtimeDelta }
@@ -20,9 +17,8 @@ export type RealtimeDeltaBatchResult =
   | { readonly status: number; readonly problem: Problem };
 
 export interface RealtimeDeltaBatch {
-  readonly catalog: PolicyCatalog;
-  /** The request schema of POST /realtime-delta, which every update must match. */
-  readonly request: RealtimeDeltaSchemas['realtimeDeltaRequest'];
+  /** POST /realtime-delta's own answerer: its request schema, which every update must match, and its policy. */
+  readonly answerer: RealtimeDeltaAnswerer;
   readonly max_updates: number;
   /** The batch's request id, which every problem names. */
   readonly request_id: string;
@@ -31,12 +27,11 @@ export interface RealtimeDeltaBatch {
 /** One result per update, in order; a batch over `max_updates` is a rule violation of the whole. */
 export function answerRealtimeDeltaBatch(updates: readonly unknown[], batch: RealtimeDeltaBatch): RealtimeDeltaBatchResult[] {
   refuseOversizedBatch(updates, batch.max_updates);
-  const answerer = realtimeDeltaAnswerer(batch.catalog, batch.request);
-  return updates.map((update) => answerUpdate(update, answerer, batch));
+  return updates.map((update) => answerUpdate(update, batch));
 }
 
-function answerUpdate(update: unknown, answerer: RealtimeDeltaAnswerer, batch: RealtimeDeltaBatch): RealtimeDeltaBatchResult {
-  const outcome = answerBody(update, answerer, batch.request_id);
+function answerUpdate(update: unknown, batch: RealtimeDeltaBatch): RealtimeDeltaBatchResult {
+  const outcome = answerBody(update, batch.answerer, batch.request_id);
   if ('problem' in outcome) return refused(outcome.problem, batch.request_id);
   return 'answer' in outcome ? { status: 200, delta: outcome.answer } : { status: 204 };
 }

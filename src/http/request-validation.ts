@@ -25,6 +25,20 @@ export function requestValidatorCompiler(): FastifySchemaCompiler<z.ZodType> {
   };
 }
 
+/** A request body read as zod's safeParse reads it. */
+export type RequestReader<Request> = (body: unknown) => z.ZodSafeParseResult<Request>;
+
+/**
+ * `schema.safeParse`, with a body that ajv accepts returned as it is, as zod would return it:
+ * what a batch's updates and the offload pool's bodies are read with, so that they are read as
+ * the routes' own validator reads a request.
+ */
+export function requestReader<Request>(ajv: Ajv, schema: z.ZodType<Request>): RequestReader<Request> {
+  const accepts = unchangedAcceptanceCheck(ajv, schema);
+  if (accepts === undefined) return (body) => schema.safeParse(body);
+  return (body) => (accepts(body) ? { success: true, data: body as Request } : schema.safeParse(body));
+}
+
 /**
  * ajv's check of `schema`, where a value it accepts is one zod accepts and returns as it is; else
  * undefined. Exported for the test that checks the two agree.

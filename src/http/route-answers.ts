@@ -4,6 +4,7 @@
  * batch answers each of its updates with it, and the offload worker (src/http/offload/) whole
  * requests, so neither keeps a copy of a route's rules.
  */
+import { Ajv } from 'ajv';
 import type { z } from 'zod';
 import {
   computeContribution,
@@ -18,6 +19,7 @@ import {
 } from '../policy/index.js';
 import { refuseOversizedAssignments } from './list-limits.js';
 import { clientProblem, invalidRequest, type ProblemFields } from './problem.js';
+import { requestReader, type RequestReader } from './request-validation.js';
 import { describeZodIssues } from './schema-issues.js';
 import type { ApiSchemas } from './schemas/api.js';
 
@@ -29,7 +31,8 @@ export type BodyOutcome<Answer> =
 export interface BodyAnswerer<Request, Answer> {
   /** The route's checks before its schema (list lengths); throws a policy error to refuse. */
   readonly refuseOversized: (body: unknown) => void;
-  readonly request: z.ZodType<Request>;
+  /** The route's request schema, as its validator reads a body (src/http/request-validation.ts). */
+  readonly read: RequestReader<Request>;
   /** The route's answer, or null for a 204; `request_id` is for answers that name it inside. */
   readonly price: (request: Request, request_id: string) => Answer | null;
   /** The workers of an answer, for routes that also answer CSV. */
@@ -40,7 +43,7 @@ export interface BodyAnswerer<Request, Answer> {
 export function answerBody<Request, Answer>(body: unknown, answerer: BodyAnswerer<Request, Answer>, request_id: string): BodyOutcome<Answer> {
   try {
     answerer.refuseOversized(body);
-    const parsed = answerer.request.safeParse(body);
+    const parsed = answerer.read(body);
     if (!parsed.success) return refused(invalidRequest(describeZodIssues(parsed.error.issues, body)));
     const answer = answerer.price(parsed.data, request_id);
     return answer === null ? { status: 204 } : { status: 200, answer };
@@ -59,29 +62,42 @@ type RealtimeDeltaRequest = z.output<ApiSchemas['realtimeDelta']['realtimeDeltaR
 type ContributionRequest = z.output<ApiSchemas['contribution']['contributionRequest']>;
 type SettleRequest = z.output<ApiSchemas['settlement']['settleRequest']>;
 
-/** POST /realtime-delta, with the request schema every update of a batch must match too. */
-export function realtimeDeltaAnswerer(catalog: PolicyCatalog, request: z.ZodType<RealtimeDeltaRequest>) {
+/** The answerers of the routes whose bodies a batch or the offload pool also answers, each request schema compiled once. */
+export function routeAnswerers(catalog: PolicyCatalog, schemas: ApiSchemas) {
+  const ajv = new Ajv({ strict: true });
+  return {
+    realtimeDelta: realtimeDeltaAnswerer(catalog, requestReader(ajv, schemas.realtimeDelta.realtimeDeltaRequest)),
+    contribution: contributionAnswerer(catalog, requestReader(ajv, schemas.contribution.contributionRequest)),
+    settlement: settlementAnswerer(catalog, requestReader(ajv, schemas.settlement.settleRequest)),
+  };
+}
+
+export type RouteAnswerers = ReturnType<typeof routeAnswerers>;
+export type RealtimeDeltaAnswerer = RouteAnswerers['realtimeDelta'];
+
+/** POST /realtime-delta; every update of a batch is answered by it too. */
+function realtimeDeltaAnswerer(catalog: PolicyCatalog, read: RequestReader<RealtimeDeltaRequest>) {
   return {
     refuseOversized: (body: unknown) => refuseOversizedAssignments(catalog, body),
-    request,
+    read,
     price: (body: RealtimeDeltaRequest): RealtimeDelta | null => priceByVersion(catalog, body.policy_version, (settings) => computeRealtimeDelta(body, settings)),
     workersOf: ({ contribution }: RealtimeDelta) => contribution.assignments,
   } satisfies BodyAnswerer<RealtimeDeltaRequest, RealtimeDelta>;
 }
 
-export function contributionAnswerer(catalog: PolicyCatalog, schemas: ApiSchemas) {
+function contributionAnswerer(catalog: PolicyCatalog, read: RequestReader<ContributionRequest>) {
   return {
     refuseOversized: (body: unknown) => refuseOversizedAssignments(catalog, body),
-    request: schemas.contribution.contributionRequest,
+    read,
     price: (body: ContributionRequest): Contribution => priceByVersion(catalog, body.policy_version, (settings) => computeContribution(body, settings)),
     workersOf: ({ assignments }: Contribution) => assignments,
   } satisfies BodyAnswerer<ContributionRequest, Contribution>;
 }
 
-export function settlementAnswerer(catalog: PolicyCatalog, schemas: ApiSchemas): BodyAnswerer<SettleRequest, Settlement> {
+function settlementAnswerer(catalog: PolicyCatalog, read: RequestReader<SettleRequest>): BodyAnswerer<SettleRequest, Settlement> {
   return {
     refuseOversized: (body) => refuseOversizedAssignments(catalog, body),
-    request: schemas.settlement.settleRequest,
+    read,
     price: (body) => priceByVersion(catalog, body.policy_version, (settings) => settleConsumption(body, settings)),
   };
 }

@@ -9,7 +9,7 @@ import { readReceivedJson, type JsonTextParser } from '../json-body.js';
 import { refuseOversizedBatch } from '../list-limits.js';
 import { clientProblem } from '../problem.js';
 import { answerRealtimeDeltaBatch, type RealtimeDeltaBatchResult } from '../realtime-delta-batch.js';
-import { answerBody, contributionAnswerer, realtimeDeltaAnswerer, settlementAnswerer, type BodyAnswerer } from '../route-answers.js';
+import { answerBody, routeAnswerers, type BodyAnswerer } from '../route-answers.js';
 import type { ApiSchemas } from '../schemas/api.js';
 import type { OffloadedRoute, OffloadOutcome, OffloadTask } from './task.js';
 
@@ -22,19 +22,21 @@ interface OffloadedAnswerer {
 export type OffloadedAnswerers = Readonly<Record<OffloadedRoute, OffloadedAnswerer>>;
 
 export function offloadedAnswerers(catalog: PolicyCatalog, schemas: ApiSchemas): OffloadedAnswerers {
-  const { realtimeDelta, realtimeDeltaBatch } = schemas;
+  const { realtimeDeltaBatch } = schemas;
+  const answerers = routeAnswerers(catalog, schemas);
   const batch: BodyAnswerer<{ updates: unknown[] }, { results: RealtimeDeltaBatchResult[] }> = {
     // As the batch route's preValidation hook does.
     refuseOversized: (body) => refuseOversizedBatch((body as { updates?: unknown } | null)?.updates, realtimeDeltaBatch.max_updates),
-    request: realtimeDeltaBatch.realtimeDeltaBatchRequest,
+    // The route's schema only says the updates are a list; each is read by the delta's answerer.
+    read: (body) => realtimeDeltaBatch.realtimeDeltaBatchRequest.safeParse(body),
     price: ({ updates }, request_id) => ({
-      results: answerRealtimeDeltaBatch(updates, { catalog, request: realtimeDelta.realtimeDeltaRequest, max_updates: realtimeDeltaBatch.max_updates, request_id }),
+      results: answerRealtimeDeltaBatch(updates, { answerer: answerers.realtimeDelta, max_updates: realtimeDeltaBatch.max_updates, request_id }),
     }),
   };
   return {
-    '/realtime-delta': { answerer: realtimeDeltaAnswerer(catalog, realtimeDelta.realtimeDeltaRequest), counted: countedDelta },
-    '/contribution': { answerer: contributionAnswerer(catalog, schemas), counted: () => ({}) },
-    '/settle': { answerer: settlementAnswerer(catalog, schemas), counted: countedSettlement },
+    '/realtime-delta': { answerer: answerers.realtimeDelta, counted: countedDelta },
+    '/contribution': { answerer: answerers.contribution, counted: () => ({}) },
+    '/settle': { answerer: answerers.settlement, counted: countedSettlement },
     '/realtime-delta/batch': { answerer: batch, counted: countedBatch },
   } as unknown as OffloadedAnswerers;
 }

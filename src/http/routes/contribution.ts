@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { assignmentLimitHook } from '../list-limits.js';
-import { contributionAnswerer } from '../route-answers.js';
 import { answerWithWorkerCredits } from '../worker-credits-answer.js';
 import type { RouteOptions } from './options.js';
 
-export const contributionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
+export const contributionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas, answerers }) => {
   const { contribution } = schemas;
-  // The same pricing a batch and the offload pool use for a body of this route.
-  const answerer = contributionAnswerer(catalog, schemas);
+  // The same pricing the offload pool uses for a body of this route.
+  const answerer = answerers.contribution;
   app.post(
     '/contribution',
     {

@@ -3,8 +3,8 @@ import { answerRealtimeDeltaBatch } from '../realtime-delta-batch.js';
 import { refuseOversizedBatch } from '../list-limits.js';
 import type { RouteOptions } from './options.js';
 
-export const realtimeDeltaBatchRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
-  const { realtimeDelta, realtimeDeltaBatch } = schemas;
+export const realtimeDeltaBatchRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { schemas, answerers }) => {
+  const { realtimeDeltaBatch } = schemas;
   app.post(
     '/realtime-delta/batch',
     {
@@ -20,8 +20,7 @@ export const realtimeDeltaBatchRoutes: FastifyPluginAsyncZod<RouteOptions> = asy
     },
     (request) => ({
       results: answerRealtimeDeltaBatch(request.body.updates, {
-        catalog,
-        request: realtimeDelta.realtimeDeltaRequest,
+        answerer: answerers.realtimeDelta,
         max_updates: realtimeDeltaBatch.max_updates,
         request_id: request.id,
       }),

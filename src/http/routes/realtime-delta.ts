@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { assignmentLimitHook } from '../list-limits.js';
-import { realtimeDeltaAnswerer } from '../route-answers.js';
 import { answerWithWorkerCredits } from '../worker-credits-answer.js';
 import type { RouteOptions } from './options.js';
 
-export const realtimeDeltaRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
+export const realtimeDeltaRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas, answerers }) => {
   const { realtimeDelta } = schemas;
   // The same pricing a batch and the offload pool use for a body of this route.
-  const answerer = realtimeDeltaAnswerer(catalog, realtimeDelta.realtimeDeltaRequest);
+  const answerer = answerers.realtimeDelta;
   app.post(
     '/realtime-delta',
     {
