@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BodyRing } from './bodies.js';
 import { closedLoop } from './closed-loop.js';
-import { deltaKey, quoteKey, type DeltaBody, type FloorTemplates, type QuoteBody } from './floor-keys.js';
+import { batchKey, deltaKey, quoteKey, type BatchBody, type DeltaBody, type FloorTemplates, type QuoteBody } from './floor-keys.js';
 import { FLOOR_SCRIPT, postJson, startServer, type ServerProcess } from './servers.js';
 import { median, type LoadFigure } from './stats.js';
 
@@ -29,7 +29,7 @@ export interface FloorRun {
 }
 
 /** Divy's answer for every body of the rings, as the floor's templates; refuses to go on if any is not a 200. */
-export async function recordTemplates(divy: ServerProcess, quotes: BodyRing, deltas: BodyRing): Promise<string> {
+export async function recordTemplates(divy: ServerProcess, quotes: BodyRing, deltas: BodyRing, batches: BodyRing): Promise<string> {
   const answers = async (ring: BodyRing, key: (body: never) => string) =>
     Promise.all(
       ring.bodies.map(async (body) => {
@@ -41,6 +41,7 @@ export async function recordTemplates(divy: ServerProcess, quotes: BodyRing, del
   const templates: FloorTemplates = {
     quote: await answers(quotes, (body: QuoteBody) => quoteKey(body)),
     delta: await answers(deltas, (body: DeltaBody) => deltaKey(body)),
+    batch: await answers(batches, (body: BatchBody) => batchKey(body)),
   };
   const file = join(tmpdir(), `divy-floor-templates-${process.pid}.json`);
   writeFileSync(file, JSON.stringify(templates));

@@ -1,5 +1,6 @@
 /**
- * The fair floor: the least a Node service can do for Divy's /quote and /realtime-delta. A bare
+ * The fair floor: the least a Node service can do for Divy's /quote, /realtime-delta and
+ * /realtime-delta/batch. A bare
  * Fastify route parses the same JSON body (Fastify's own parser), logs one pino line at info, as
  * Divy logs one per request, and JSON.stringify's an answer of the same shape and numbers: Divy's
  * own answer for that body, recorded before the run (FLOOR_TEMPLATES names the file). No
@@ -8,18 +9,20 @@
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import { pino } from 'pino';
-import { deltaKey, quoteKey, type DeltaBody, type FloorTemplates, type QuoteBody } from './floor-keys.js';
+import { batchKey, deltaKey, quoteKey, type BatchBody, type DeltaBody, type FloorTemplates, type QuoteBody } from './floor-keys.js';
 
 async function main(): Promise<void> {
   const templates = JSON.parse(readFileSync(process.env['FLOOR_TEMPLATES']!, 'utf8')) as FloorTemplates;
   const quotes = new Map(templates.quote);
   const deltas = new Map(templates.delta);
+  const batches = new Map(templates.batch);
   const logger = pino({ level: 'info', timestamp: pino.stdTimeFunctions.isoTime });
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.post('/quote', async (request, reply) => answer(reply, request.url, quotes.get(quoteKey(request.body as QuoteBody))));
   app.post('/realtime-delta', async (request, reply) => answer(reply, request.url, deltas.get(deltaKey(request.body as DeltaBody))));
+  app.post('/realtime-delta/batch', async (request, reply) => answer(reply, request.url, batches.get(batchKey(request.body as BatchBody))));
 
   function answer(reply: { code(status: number): unknown; header(name: string, value: string): unknown }, url: string, template: unknown): string {
     const status = template === undefined ? 404 : 200;
