@@ -26,4 +26,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node itself is the main process (no npm wrapper), so SIGTERM reaches the graceful shutdown.
 # Its flags are src/node-flags.ts's, as in npm start.
-CMD ["node", "--single-threaded-gc", "dist/server.js"]
+CMD ["node", "--single-threaded-gc", "--initial-old-space-size=64", "dist/server.js"]

@@ -64,6 +64,12 @@ describe('Kubernetes manifests', () => {
     expect(configWith(containerEnv).workers).toBe(1);
   });
 
+  it('run one offload thread a core of the CPU limit, not one a core of the node', () => {
+    const cores = Math.max(1, Math.floor(Number(container.resources.limits.cpu)));
+    expect(containerEnv['OFFLOAD_THREADS']).toBeDefined();
+    expect(configWith(containerEnv).offload.threads).toBe(cores);
+  });
+
   it('serve on the port the service listens on, named by the probes and the Service', () => {
     const { port } = configWith(containerEnv);
     expect(container.ports).toEqual([{ name: 'http', containerPort: port }]);
