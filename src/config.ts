@@ -4,7 +4,6 @@
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import {
   connectionLimits,
@@ -30,6 +29,7 @@ import { OFFLOAD_MIN_BODY_BYTES_DEFAULT, OFFLOAD_THREADS_MAX, offloadThreadsDefa
 import { BATCH_MAX_UPDATES_CEILING, BATCH_MAX_UPDATES_DEFAULT, bodyLimitBytesFor } from './http/limits.js';
 import { createSchemaDocs } from './http/schemas/docs.js';
 import { WORKERS_MAX } from './cluster.js';
+import { usableCores } from './cpu-cores.js';
 import { policyCatalogFileSchema, policyFileSchema } from './http/schemas/policy-parameters.js';
 import {
   ASSIGNMENTS_MAX_CEILING,
@@ -100,7 +100,7 @@ const WORKERS_RULE = `must be an integer from 1 to ${WORKERS_MAX}, or auto (one 
 const workersSetting = z
   .string()
   .regex(/^(\d+|auto)$/, { error: WORKERS_RULE })
-  .transform((value) => (value === 'auto' ? Math.min(availableParallelism(), WORKERS_MAX) : Number(value)))
+  .transform((value) => (value === 'auto' ? Math.min(usableCores(), WORKERS_MAX) : Number(value)))
   .refine((value) => value >= 1 && value <= WORKERS_MAX, { error: WORKERS_RULE });
 
 const EnvironmentSchema = z

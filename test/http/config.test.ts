@@ -1,9 +1,9 @@
 /** loadConfig: defaults, overrides from the environment and a policy file, and clear failures. */
 import { generateKeyPairSync } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, type Config } from '../../src/config.js';
+import { usableCores } from '../../src/cpu-cores.js';
 import { CONTRIBUTION_EXAMPLE } from '../../src/http/schemas/examples.js';
 import {
   ASSIGNMENTS_MAX_CEILING,
@@ -58,8 +58,8 @@ const DEFAULT_CONFIG: Config = {
     sample_interval_ms: 100,
     retry_after_s: 1,
   },
-  // All cores but the one of the event loop, at least one.
-  offload: { threads: Math.max(1, availableParallelism() - 1), min_body_bytes: 32_768 },
+  // All usable cores (within a CPU quota, test/cpu-cores.test.ts) but the one of the event loop, at least one.
+  offload: { threads: Math.max(1, usableCores() - 1), min_body_bytes: 32_768 },
 };
 const DEFAULT_SHEDDING = DEFAULT_CONFIG.load_shedding;
 const DEFAULT_LIMITS = DEFAULT_CONFIG.connection_limits;
@@ -125,7 +125,7 @@ describe('loadConfig: the environment', () => {
     ['SHED_RETRY_AFTER_S', { SHED_RETRY_AFTER_S: '5' }, { load_shedding: { ...DEFAULT_SHEDDING, retry_after_s: 5 } }],
     ['WORKERS', { WORKERS: '4' }, { workers: 4 }],
     ['WORKERS=64', { WORKERS: '64' }, { workers: 64 }],
-    ['WORKERS=auto (one per available core)', { WORKERS: 'auto' }, { workers: Math.min(availableParallelism(), 64) }],
+    ['WORKERS=auto (one per available core)', { WORKERS: 'auto' }, { workers: Math.min(usableCores(), 64) }],
     ['OFFLOAD_THREADS', { OFFLOAD_THREADS: '3' }, { offload: { ...DEFAULT_CONFIG.offload, threads: 3 } }],
     ['OFFLOAD_THREADS=0 (answers every request inline)', { OFFLOAD_THREADS: '0' }, { offload: { ...DEFAULT_CONFIG.offload, threads: 0 } }],
     ['OFFLOAD_MIN_BODY_BYTES', { OFFLOAD_MIN_BODY_BYTES: '1048576' }, { offload: { ...DEFAULT_CONFIG.offload, min_body_bytes: 1024 ** 2 } }],

@@ -4,10 +4,10 @@
  * answer (./answer-task.ts); the main thread only moves bytes and sends what comes back. Smaller
  * bodies are parsed and answered inline, where a worker's round trip would cost more than it saves.
  */
-import { availableParallelism } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Piscina } from 'piscina';
 import { Counter } from 'prom-client';
+import { usableCores } from '../../cpu-cores.js';
 import type { PolicyCatalog } from '../../policy/index.js';
 import type { BodyOffload } from '../json-body.js';
 import { OverloadedError } from '../load-shedding.js';
@@ -30,9 +30,12 @@ export interface Offload {
 /** More threads than this only contend for the same cores. */
 export const OFFLOAD_THREADS_MAX = 256;
 
-/** One core stays with the event loop, which still reads, routes and writes every request. */
+/**
+ * One core stays with the event loop, which still reads, routes and writes every request. The
+ * cores are those a container's CPU limit leaves (src/cpu-cores.ts), not the host's.
+ */
 export function offloadThreadsDefault(): number {
-  return Math.max(1, availableParallelism() - 1);
+  return Math.max(1, usableCores() - 1);
 }
 
 /*
