@@ -249,7 +249,8 @@ describe('property: every result is what the single endpoint answers for its upd
             case 'frontier_behind':
               return { ...update, accounted_completion_tokens: update.frontier_completion_tokens + 1 };
             case 'shard_past_columns':
-              return { ...update, total_columns: 1 };
+              // Past the end whatever the shard: total_columns 1 would not be, for a one-column shard at 0.
+              return { ...update, assignments: [{ ...update.assignments[0]!, shard_column_end: update.total_columns + 1 }] };
             case 'fraction':
               return { ...update, prompt_tokens: update.prompt_tokens + 0.5 };
             case 'unknown_policy':
