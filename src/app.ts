@@ -20,7 +20,7 @@ import { limitRequestRate } from './http/rate-limit.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
 import { createMetrics, instrumentApp, type Metrics } from './http/metrics.js';
 import { RequestLogController } from './http/request-log.js';
-import { requestValidatorCompiler } from './http/request-validation.js';
+import { RequestChecks, requestValidatorCompiler } from './http/request-validation.js';
 import { routeAnswerers } from './http/route-answers.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { consumptionRoutes } from './http/routes/consumption.js';
@@ -94,8 +94,10 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   }).withTypeProvider<ZodTypeProvider>();
 
   guard.install(app);
+  // One set of ajv checks for the route validators and the readers of batches alike.
+  const requestChecks = new RequestChecks();
   // A body the offload pool answered was validated there, by the same schema.
-  app.setValidatorCompiler(passingOffloadedAnswers(requestValidatorCompiler()));
+  app.setValidatorCompiler(passingOffloadedAnswers(requestValidatorCompiler(requestChecks)));
   // Replies come from the policy, whose types the compiler already checks against the
   // schemas; validating each one again at run time would cost a third of the throughput.
   // JSON.stringify, not writers compiled from the schemas (fast-json-stringify, Fastify's default):
@@ -130,7 +132,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   );
   // Helmet's default CSP suits Swagger UI, whose assets are all served from /docs/static.
   await app.register(underHelmet(swaggerUi), { routePrefix: DOCS_PREFIX });
-  const routeOptions = { catalog, schemas, answerers: routeAnswerers(catalog, schemas) };
+  const routeOptions = { catalog, schemas, answerers: routeAnswerers(catalog, schemas, requestChecks) };
   await app.register(consumptionRoutes, routeOptions);
   await app.register(contributionRoutes, routeOptions);
   await app.register(realtimeDeltaRoutes, routeOptions);

@@ -15,11 +15,28 @@ import type { FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
-export function requestValidatorCompiler(): FastifySchemaCompiler<z.ZodType> {
-  const ajv = new Ajv({ strict: true });
+/**
+ * ajv's checks of an app's request schemas, each compiled once: the route validators and the
+ * readers of batches and pooled bodies (src/http/route-answers.ts) are given the same schema
+ * objects, and compiling one costs milliseconds at start-up.
+ */
+export class RequestChecks {
+  readonly #ajv = new Ajv({ strict: true });
+  /** null where ajv cannot stand in for zod. */
+  readonly #compiled = new WeakMap<z.ZodType, ValidateFunction | null>();
+
+  /** unchangedAcceptanceCheck of `schema`, compiled on first use. */
+  acceptanceOf(schema: z.ZodType): ValidateFunction | undefined {
+    let check = this.#compiled.get(schema);
+    if (check === undefined) this.#compiled.set(schema, (check = unchangedAcceptanceCheck(this.#ajv, schema) ?? null));
+    return check ?? undefined;
+  }
+}
+
+export function requestValidatorCompiler(checks: RequestChecks = new RequestChecks()): FastifySchemaCompiler<z.ZodType> {
   return (route) => {
     const byZod = validatorCompiler(route);
-    const accepts = unchangedAcceptanceCheck(ajv, route.schema);
+    const accepts = checks.acceptanceOf(route.schema);
     if (accepts === undefined) return byZod;
     return (data) => (accepts(data) ? { value: data } : byZod(data));
   };
@@ -33,8 +50,8 @@ export type RequestReader<Request> = (body: unknown) => z.ZodSafeParseResult<Req
  * what a batch's updates and the offload pool's bodies are read with, so that they are read as
  * the routes' own validator reads a request.
  */
-export function requestReader<Request>(ajv: Ajv, schema: z.ZodType<Request>): RequestReader<Request> {
-  const accepts = unchangedAcceptanceCheck(ajv, schema);
+export function requestReader<Request>(checks: RequestChecks, schema: z.ZodType<Request>): RequestReader<Request> {
+  const accepts = checks.acceptanceOf(schema);
   if (accepts === undefined) return (body) => schema.safeParse(body);
   return (body) => (accepts(body) ? { success: true, data: body as Request } : schema.safeParse(body));
 }

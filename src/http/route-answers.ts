@@ -4,7 +4,6 @@
  * batch answers each of its updates with it, and the offload worker (src/http/offload/) whole
  * requests, so neither keeps a copy of a route's rules.
  */
-import { Ajv } from 'ajv';
 import type { z } from 'zod';
 import {
   computeContribution,
@@ -19,7 +18,7 @@ import {
 } from '../policy/index.js';
 import { refuseOversizedAssignments } from './list-limits.js';
 import { clientProblem, invalidRequest, type ProblemFields } from './problem.js';
-import { requestReader, type RequestReader } from './request-validation.js';
+import { RequestChecks, requestReader, type RequestReader } from './request-validation.js';
 import { describeZodIssues } from './schema-issues.js';
 import type { ApiSchemas } from './schemas/api.js';
 
@@ -62,13 +61,15 @@ type RealtimeDeltaRequest = z.output<ApiSchemas['realtimeDelta']['realtimeDeltaR
 type ContributionRequest = z.output<ApiSchemas['contribution']['contributionRequest']>;
 type SettleRequest = z.output<ApiSchemas['settlement']['settleRequest']>;
 
-/** The answerers of the routes whose bodies a batch or the offload pool also answers, each request schema compiled once. */
-export function routeAnswerers(catalog: PolicyCatalog, schemas: ApiSchemas) {
-  const ajv = new Ajv({ strict: true });
+/**
+ * The answerers of the routes whose bodies a batch or the offload pool also answers. `checks` are
+ * the app's, so that each request schema is compiled once for its route and its readers alike.
+ */
+export function routeAnswerers(catalog: PolicyCatalog, schemas: ApiSchemas, checks: RequestChecks = new RequestChecks()) {
   return {
-    realtimeDelta: realtimeDeltaAnswerer(catalog, requestReader(ajv, schemas.realtimeDelta.realtimeDeltaRequest)),
-    contribution: contributionAnswerer(catalog, requestReader(ajv, schemas.contribution.contributionRequest)),
-    settlement: settlementAnswerer(catalog, requestReader(ajv, schemas.settlement.settleRequest)),
+    realtimeDelta: realtimeDeltaAnswerer(catalog, requestReader(checks, schemas.realtimeDelta.realtimeDeltaRequest)),
+    contribution: contributionAnswerer(catalog, requestReader(checks, schemas.contribution.contributionRequest)),
+    settlement: settlementAnswerer(catalog, requestReader(checks, schemas.settlement.settleRequest)),
   };
 }
 

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { requestReader, requestValidatorCompiler, unchangedAcceptanceCheck } from '../../src/http/request-validation.js';
+import { RequestChecks, requestReader, requestValidatorCompiler, unchangedAcceptanceCheck } from '../../src/http/request-validation.js';
 import { apiSchemas } from '../../src/http/schemas/api.js';
 import { CONTRIBUTION_EXAMPLE, QUOTE_EXAMPLE, REALTIME_DELTA_BATCH_EXAMPLE, REALTIME_DELTA_EXAMPLE, SETTLE_EXAMPLE } from '../../src/http/schemas/examples.js';
 
@@ -75,7 +75,7 @@ describe('the request validator', () => {
   });
 
   it.each(REQUEST_BODIES)('reads a body of %s for a batch or the offload pool exactly as zod reads it', (_route, schema, good) => {
-    const read = requestReader(ajv, schema);
+    const read = requestReader(new RequestChecks(), schema);
     // ajv recognised it: zod would have returned a copy.
     expect(read(good).data).toBe(good);
     fc.assert(
@@ -92,9 +92,20 @@ describe('the request validator', () => {
 
   it('reads with zod alone a schema ajv cannot stand in for', () => {
     const schema = z.strictObject({ count: z.number().int() });
-    const read = requestReader(ajv, schema);
+    const read = requestReader(new RequestChecks(), schema);
     expect(read({ count: 2 })).toStrictEqual(schema.safeParse({ count: 2 }));
     expect(read({ count: 2.5 }).error!.issues).toStrictEqual(schema.safeParse({ count: 2.5 }).error!.issues);
+  });
+
+  it('compiles a schema once for the validator and the readers, and remembers one ajv cannot check', () => {
+    const checks = new RequestChecks();
+    const schema = schemas.realtimeDelta.realtimeDeltaRequest;
+    const check = checks.acceptanceOf(schema);
+    expect(check).toBeTypeOf('function');
+    expect(checks.acceptanceOf(schema)).toBe(check);
+    const zodOnly = z.strictObject({ count: z.number().int() });
+    expect(checks.acceptanceOf(zodOnly)).toBeUndefined();
+    expect(checks.acceptanceOf(zodOnly)).toBeUndefined();
   });
 
   it('leaves to zod alone a schema whose answer is not the value it was given', () => {
