@@ -6,6 +6,7 @@
  */
 import type { CreditUnits } from './credit-units.js';
 import { exactPartials, roundPartials } from './exact-sum.js';
+import { sortedCopy } from './sorted-copy.js';
 
 /** Up to this total, floats hold every part exactly and bound every share's error (see allocateSafe). */
 const SAFE_TOTAL_UNITS_MAX = 2n ** 52n;
@@ -46,7 +47,7 @@ export function allocateUnits(
 function allocateSafe(total: number, weights: readonly number[], partials: readonly number[]): number[] {
   const count = weights.length;
   const weightSum = roundPartials(partials);
-  const shares = new ExactShares(BigInt(total), weights, partials);
+  const shares = new ExactShares(total, weights, partials);
   const parts = new Array<number>(count);
   // Each exact remainder lies within `error` of its float value.
   const remainders = new Array<number>(count);
@@ -81,8 +82,7 @@ function allocateSafe(total: number, weights: readonly number[], partials: reado
  */
 function giveLeftover(parts: number[], remainders: readonly number[], errors: readonly number[], leftover: number, shares: ExactShares): void {
   const count = parts.length;
-  // A typed array sorts numerically.
-  const sorted = Float64Array.from(remainders).sort();
+  const sorted = sortedCopy(remainders);
   const below = sorted[count - leftover - 1]!;
   const at = sorted[count - leftover]!;
   let lowerGroupHigh = -Infinity;
@@ -114,27 +114,29 @@ function giveLeftover(parts: number[], remainders: readonly number[], errors: re
 /**
  * Exact shares `total * w_i / S` with S the exact sum of the weights, kept as the few
  * non-overlapping partials that represent it. Computed on demand and cached by weight, so that
- * many identical workers cost one computation.
+ * many identical workers cost one computation. Nothing is built until a share is asked for: most
+ * allocations need none.
  */
 class ExactShares {
   private sumPartials: readonly Dyadic[] | undefined;
-  private readonly cache = new Map<number, { whole: bigint; remainder: bigint; denominator: bigint }>();
+  private cache: Map<number, { whole: bigint; remainder: bigint; denominator: bigint }> | undefined;
 
   constructor(
-    private readonly total: bigint,
+    private readonly total: number,
     private readonly weights: readonly number[],
     private readonly partials: readonly number[],
   ) {}
 
   of(index: number): { whole: bigint; remainder: bigint; denominator: bigint } {
     const weight = this.weights[index]!;
+    this.cache ??= new Map();
     const cached = this.cache.get(weight);
     if (cached !== undefined) return cached;
     this.sumPartials ??= this.partials.filter((partial) => partial !== 0).map(decompose);
     const share = decompose(weight);
     const lowest = this.sumPartials.reduce((least, partial) => Math.min(least, partial.exponent), share.exponent);
     const denominator = this.sumPartials.reduce((sum, partial) => sum + scaled(partial, lowest), 0n);
-    const numerator = this.total * scaled(share, lowest);
+    const numerator = BigInt(this.total) * scaled(share, lowest);
     const whole = numerator / denominator;
     const computed = { whole, remainder: numerator - whole * denominator, denominator };
     this.cache.set(weight, computed);

@@ -1,8 +1,9 @@
+import { sortedCopy } from './sorted-copy.js';
+
 /** The median of a non-empty list: the mean of the two middle values for an even count, as the original computes it. */
 export function median(values: readonly number[]): number {
   if (values.length === 0) throw new RangeError('median of an empty list');
-  // A typed array sorts numerically, and the copy leaves the caller's list as it was.
-  const sorted = Float64Array.from(values).sort();
+  const sorted = sortedCopy(values);
   const middle = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
