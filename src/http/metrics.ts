@@ -105,6 +105,10 @@ function hooksOf<Hook>(hooks: Hook | Hook[] | undefined): Hook[] {
   return Array.isArray(hooks) ? hooks : [hooks];
 }
 
+/**
+ * The workers' payouts of a split: its budget, which they sum to exactly (the policy's
+ * allocation guarantees it), read as one number rather than one per worker.
+ */
 function paidCredits(contribution: Contribution | undefined): number {
-  return (contribution?.assignments ?? []).reduce((sum, worker) => sum + Number(worker.credits), 0);
+  return contribution === undefined ? 0 : Number(contribution.job_credit_budget);
 }

@@ -134,13 +134,14 @@ function checkAssignment(
 ): void {
   const workerIdRule = textRuleBroken(assignment.worker_id, WORKER_ID_LENGTH);
   if (workerIdRule !== undefined) check.fail(assignmentPath(index, 'worker_id'), workerIdRule);
-  checkAssignmentField(check, index, 'execution_time_ms', assignment.execution_time_ms);
-  checkAssignmentField(check, index, 'assigned_capacity_units', assignment.assigned_capacity_units);
-  checkAssignmentField(check, index, 'available_memory_bytes', assignment.available_memory_bytes);
+  // Each range is read here by its name: looked up by a name passed down, it cost more than the checks.
+  checkAssignmentField(check, index, 'execution_time_ms', INPUT_RANGES.execution_time_ms, assignment.execution_time_ms);
+  checkAssignmentField(check, index, 'assigned_capacity_units', INPUT_RANGES.assigned_capacity_units, assignment.assigned_capacity_units);
+  checkAssignmentField(check, index, 'available_memory_bytes', INPUT_RANGES.available_memory_bytes, assignment.available_memory_bytes);
   const start = assignment.shard_column_start;
   const end = assignment.shard_column_end;
-  const startValid = checkAssignmentField(check, index, 'shard_column_start', start);
-  const endValid = checkAssignmentField(check, index, 'shard_column_end', end);
+  const startValid = checkAssignmentField(check, index, 'shard_column_start', INPUT_RANGES.shard_column_start, start);
+  const endValid = checkAssignmentField(check, index, 'shard_column_end', INPUT_RANGES.shard_column_end, end);
   if (!startValid || !endValid) return;
   if (end <= start) {
     check.fail(assignmentPath(index, 'shard_column_end'), `must be greater than shard_column_start (${start})`);
@@ -150,8 +151,13 @@ function checkAssignment(
 }
 
 /** RuleCheck.field for an assignment field, with the path built only on failure. */
-function checkAssignmentField(check: RuleCheck, index: number, field: RangedField & keyof WorkerAssignment, value: unknown): boolean {
-  const range = INPUT_RANGES[field];
+function checkAssignmentField<Field extends RangedField & keyof WorkerAssignment>(
+  check: RuleCheck,
+  index: number,
+  field: Field,
+  range: (typeof INPUT_RANGES)[Field],
+  value: unknown,
+): boolean {
   if (isInRange(value, range)) return true;
   check.fail(assignmentPath(index, field), rangeRule(range));
   return false;

@@ -24,5 +24,7 @@ export function tokenPrice(total_model_bytes: number, settings: PolicySettings):
 
 /** `C(n) = round_half_even(n * model_size_factor)` in credit units: exact, and telescoping. */
 export function creditUnitsForTokens(tokens: number, price: TokenPrice): bigint {
+  // No tokens cost nothing: a delta whose prompt is already accounted skips the division.
+  if (tokens === 0) return 0n;
   return divideRoundHalfEven(BigInt(tokens) * price.units_numerator, price.units_denominator);
 }

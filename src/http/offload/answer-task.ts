@@ -3,7 +3,7 @@
  * (src/http/json-body.ts), answered by the route's own rules (src/http/route-answers.ts), then
  * written out as JSON or CSV. Pure, so it also runs on the main thread in tests.
  */
-import type { PolicyCatalog, RealtimeDelta, Settlement } from '../../policy/index.js';
+import type { Contribution, PolicyCatalog, RealtimeDelta, Settlement } from '../../policy/index.js';
 import { workerCreditsCsv } from '../csv.js';
 import { readReceivedJson, type JsonTextParser } from '../json-body.js';
 import { refuseOversizedBatch } from '../list-limits.js';
@@ -61,24 +61,20 @@ export function answerTask(task: OffloadTask, answerers: OffloadedAnswerers, par
   return { status: 200, bytes, counted: counted(outcome.answer) };
 }
 
-/*
- * What metrics.ts reads of an answer, and nothing else: the burn as its decimal string, and the
- * workers' payouts summed here in the same order as the hook sums them. Number(String(x)) is x,
- * so the hook adds the same float it would have added from the whole answer.
- */
-function countedCredits(assignments: readonly { credits: string }[]): { assignments: { credits: string }[] } {
-  return { assignments: [{ credits: String(assignments.reduce((sum, worker) => sum + Number(worker.credits), 0)) }] };
+/* What metrics.ts reads of an answer, and nothing else: the burn and the payouts' budget, as their decimal strings. */
+function countedCredits(contribution: Contribution | undefined): { job_credit_budget: string } | undefined {
+  return contribution === undefined ? undefined : { job_credit_budget: contribution.job_credit_budget };
 }
 
 function countedDelta(delta: RealtimeDelta): unknown {
-  return { consumption: { total_credits: delta.consumption.total_credits }, contribution: countedCredits(delta.contribution.assignments) };
+  return { consumption: { total_credits: delta.consumption.total_credits }, contribution: countedCredits(delta.contribution) };
 }
 
 function countedSettlement(settlement: Settlement): unknown {
   if (settlement.reconciliation === undefined) return {};
   return {
     reconciliation: { final_delta_credits: settlement.reconciliation.final_delta_credits },
-    contribution: countedCredits(settlement.contribution?.assignments ?? []),
+    contribution: countedCredits(settlement.contribution),
   };
 }
 
