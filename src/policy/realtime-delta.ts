@@ -33,22 +33,17 @@ export function computeRealtimeDelta(input: RealtimeDeltaInput, settings: Policy
   const completionUnits =
     creditUnitsForTokens(input.frontier_completion_tokens, price) - creditUnitsForTokens(input.accounted_completion_tokens, price);
   const contribution = splitCredits(promptUnits + completionUnits, input, settings);
-  const delta: Writable<RealtimeDelta> = {
+  return {
     policy_version: settings.parameters.version,
     prompt_tokens_delta,
     completion_tokens_delta,
     frontier_completion_tokens: input.frontier_completion_tokens,
     contribution,
     consumption: consumptionOf(price, promptUnits, completionUnits, settings),
+    ...(reserved === undefined ? {} : { reservation: reservationAfter(input, reserved, price, settings) }),
+    ...(input.job_id === undefined ? {} : jobLedgerOf(input, input.job_id, contribution, settings)),
   };
-  // Added in place rather than spread in: a spread copies the answer's fields once more.
-  if (reserved !== undefined) delta.reservation = reservationAfter(input, reserved, price, settings);
-  if (input.job_id !== undefined) Object.assign(delta, jobLedgerOf(input, input.job_id, contribution, settings));
-  return delta;
 }
-
-/** A result while it is built: its fields set one by one, then handed out read-only. */
-type Writable<Result> = { -readonly [Field in keyof Result]: Result[Field] };
 
 /**
  * The reservation once this delta is burned: the prompt (burned now or before) and every
