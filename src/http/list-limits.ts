@@ -25,6 +25,11 @@ export function refuseOversizedAssignments(catalog: PolicyCatalog, body: unknown
   });
 }
 
+/** refuseOversizedBatch of a parsed batch body, whatever its shape: the schema judges the rest. */
+export function refuseOversizedBatchBody(body: unknown, max_updates: number): void {
+  refuseOversizedBatch((body as { updates?: unknown } | null)?.updates, max_updates);
+}
+
 /** A batch of more than `max_updates` updates is a rule violation of the whole (422 at /updates). */
 export function refuseOversizedBatch(updates: unknown, max_updates: number): void {
   if (Array.isArray(updates) && updates.length > max_updates) {

@@ -6,7 +6,7 @@
 import type { Contribution, PolicyCatalog, RealtimeDelta, Settlement } from '../../policy/index.js';
 import { workerCreditsCsv } from '../csv.js';
 import { readReceivedJson, type JsonTextParser } from '../json-body.js';
-import { refuseOversizedBatch } from '../list-limits.js';
+import { refuseOversizedBatchBody } from '../list-limits.js';
 import { clientProblem } from '../problem.js';
 import { answerRealtimeDeltaBatch, type RealtimeDeltaBatchResult } from '../realtime-delta-batch.js';
 import { answerBody, routeAnswerers, type BodyAnswerer } from '../route-answers.js';
@@ -26,7 +26,7 @@ export function offloadedAnswerers(catalog: PolicyCatalog, schemas: ApiSchemas):
   const answerers = routeAnswerers(catalog, schemas);
   const batch: BodyAnswerer<{ updates: unknown[] }, { results: RealtimeDeltaBatchResult[] }> = {
     // As the batch route's preValidation hook does.
-    refuseOversized: (body) => refuseOversizedBatch((body as { updates?: unknown } | null)?.updates, realtimeDeltaBatch.max_updates),
+    refuseOversized: (body) => refuseOversizedBatchBody(body, realtimeDeltaBatch.max_updates),
     // The route's schema only says the updates are a list; each is read by the delta's answerer.
     read: (body) => realtimeDeltaBatch.realtimeDeltaBatchRequest.safeParse(body),
     price: ({ updates }, request_id) => ({

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { answerRealtimeDeltaBatch } from '../realtime-delta-batch.js';
-import { refuseOversizedBatch, refusingHook } from '../list-limits.js';
+import { refuseOversizedBatchBody, refusingHook } from '../list-limits.js';
 import type { RouteOptions } from './options.js';
 
 export const realtimeDeltaBatchRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { schemas, answerers }) => {
@@ -9,7 +9,7 @@ export const realtimeDeltaBatchRoutes: FastifyPluginAsyncZod<RouteOptions> = asy
     '/realtime-delta/batch',
     {
       // Before the schema, which would otherwise walk every item of a list too long to answer.
-      preValidation: refusingHook((request) => refuseOversizedBatch((request.body as { updates?: unknown } | null)?.updates, realtimeDeltaBatch.max_updates)),
+      preValidation: refusingHook((request) => refuseOversizedBatchBody(request.body, realtimeDeltaBatch.max_updates)),
       schema: {
         tags: ['accounting'],
         summary: 'Stream, batched: many realtime deltas in one request',
