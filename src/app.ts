@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyPluginOptions } from 'fastify';
+import Fastify, { type FastifySchemaCompiler, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyPluginOptions } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { requireBearerTokens, type TokenGrant } from './http/auth.js';
 import { connectionGuard, connectionLimits, connectionServerOptions, type ConnectionLimits } from './http/connection-limits.js';
@@ -20,7 +20,7 @@ import { limitRequestRate } from './http/rate-limit.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
 import { createMetrics, instrumentApp, type Metrics } from './http/metrics.js';
 import { RequestLogController } from './http/request-log.js';
-import { RequestChecks, requestValidatorCompiler } from './http/request-validation.js';
+import { RequestChecks, requestValidatorCompiler, type BodyRefusal } from './http/request-validation.js';
 import { routeAnswerers } from './http/route-answers.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { consumptionRoutes } from './http/routes/consumption.js';
@@ -97,7 +97,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   // One set of ajv checks for the route validators and the readers of batches alike.
   const requestChecks = new RequestChecks();
   // A body the offload pool answered was validated there, by the same schema.
-  app.setValidatorCompiler(passingOffloadedAnswers(requestValidatorCompiler(requestChecks)));
+  const validatorRefusing = (refuse?: BodyRefusal) => passingOffloadedAnswers(requestValidatorCompiler(requestChecks, refuse)) as FastifySchemaCompiler<unknown>;
+  app.setValidatorCompiler(validatorRefusing());
   // Replies come from the policy, whose types the compiler already checks against the
   // schemas; validating each one again at run time would cost a third of the throughput.
   // JSON.stringify, not writers compiled from the schemas (fast-json-stringify, Fastify's default):
@@ -132,7 +133,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   );
   // Helmet's default CSP suits Swagger UI, whose assets are all served from /docs/static.
   await app.register(underHelmet(swaggerUi), { routePrefix: DOCS_PREFIX });
-  const routeOptions = { catalog, schemas, answerers: routeAnswerers(catalog, schemas, requestChecks) };
+  const routeOptions = { catalog, schemas, answerers: routeAnswerers(catalog, schemas, requestChecks), validatorRefusing };
   await app.register(consumptionRoutes, routeOptions);
   await app.register(contributionRoutes, routeOptions);
   await app.register(realtimeDeltaRoutes, routeOptions);

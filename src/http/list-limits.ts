@@ -1,10 +1,10 @@
 /**
  * The size rules of request lists, checked on the parsed JSON before the route's schema reads a
- * single element. A schema describes every element it refuses, so a body of a million empty
- * assignments would otherwise answer a problem naming six million missing fields (megabytes of
- * JSON and seconds of event loop) for a list the policy refuses anyway by its length alone.
+ * single element (each route runs its rule first in its validator, src/http/request-validation.ts).
+ * A schema describes every element it refuses, so a body of a million empty assignments would
+ * otherwise answer a problem naming six million missing fields (megabytes of JSON and seconds of
+ * event loop) for a list the policy refuses anyway by its length alone.
  */
-import type { FastifyRequest, preValidationHookHandler } from 'fastify';
 import { assignmentCountRule, PolicyInputError, priceByVersion, settingsFor, type PolicyCatalog } from '../policy/index.js';
 
 /**
@@ -35,25 +35,4 @@ export function refuseOversizedBatch(updates: unknown, max_updates: number): voi
   if (Array.isArray(updates) && updates.length > max_updates) {
     throw new PolicyInputError([{ path: '/updates', message: `must hold at most ${max_updates} updates` }]);
   }
-}
-
-/**
- * A route's preValidation hook that refuses oversized assignments before its schema runs. A
- * callback hook: an async one cost an 8-worker delta about 3 us of a 92 us request, its promise
- * and the microtask that reads it (BENCHMARKS.md).
- */
-export function assignmentLimitHook(catalog: PolicyCatalog): preValidationHookHandler {
-  return refusingHook((request) => refuseOversizedAssignments(catalog, request.body));
-}
-
-/** A preValidation hook that runs `refuse` on the request, which throws to refuse it. */
-export function refusingHook(refuse: (request: FastifyRequest) => void): preValidationHookHandler {
-  return (request, _reply, done) => {
-    try {
-      refuse(request);
-    } catch (error) {
-      return done(error as Error);
-    }
-    done();
-  };
 }

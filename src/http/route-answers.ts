@@ -1,8 +1,8 @@
 /**
- * An accounting body answered as its route answers it, in the order the route's hooks run: the
- * size rules of its lists (the route's preValidation), its request schema, then the policy. A
- * batch answers each of its updates with it, and the offload worker (src/http/offload/) whole
- * requests, so neither keeps a copy of a route's rules.
+ * An accounting body answered as its route answers it, in the order its route checks it: the
+ * size rules of its lists (which the route's validator runs first), its request schema, then the
+ * policy. A batch answers each of its updates with it, and the offload worker (src/http/offload/)
+ * whole requests, so neither keeps a copy of a route's rules.
  */
 import type { z } from 'zod';
 import {

@@ -1,8 +1,8 @@
 /**
  * The answers that split credits among workers (/contribution, /realtime-delta) come as JSON, or,
- * for a request that prefers `Accept: text/csv`, as the CSV of their workers. Either way the answer
- * object goes through the same hooks (metrics count its credits) before it is written out, and the
- * CSV bytes are what a signature's Content-Digest covers. Problems are answered by the error
+ * for a request that prefers `Accept: text/csv`, as the CSV of their workers. Either way the route
+ * returns the answer object (metrics count its credits) before it is written out, and the CSV
+ * bytes are what a signature's Content-Digest covers. Problems are answered by the error
  * handler as application/problem+json whatever Accept says.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';

@@ -100,6 +100,23 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^nodejs_heap_size_total_bytes \d/m);
   });
 
+  it('counts the credits of an answer written as CSV as those of the same answer in JSON', async () => {
+    const csvApp = await buildApp();
+    try {
+      const csv = await postJson(csvApp, '/realtime-delta', firstDelta, { accept: 'text/csv' });
+      expect(csv.statusCode).toBe(200);
+      expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+      // Nothing new and refused: neither burns anything.
+      expect((await postJson(csvApp, '/realtime-delta', nothingNew, { accept: 'text/csv' })).statusCode).toBe(204);
+      expect((await postJson(csvApp, '/realtime-delta', pastReservation, { accept: 'text/csv' })).statusCode).toBe(409);
+      const text = await scrape(csvApp);
+      expect(samples(text, 'divy_credits_burned_total')).toStrictEqual(['divy_credits_burned_total 15']);
+      expect(samples(text, 'divy_credits_paid_total')).toStrictEqual(['divy_credits_paid_total 15']);
+    } finally {
+      await csvApp.close();
+    }
+  });
+
   it('is not signed, and is documented under operations with its content type', async () => {
     const response = await app().inject({ method: 'GET', url: '/metrics' });
     expect(response.headers['signature']).toBeUndefined();

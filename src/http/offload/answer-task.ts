@@ -13,7 +13,7 @@ import { answerBody, routeAnswerers, type BodyAnswerer } from '../route-answers.
 import type { ApiSchemas } from '../schemas/api.js';
 import type { OffloadedRoute, OffloadOutcome, OffloadTask } from './task.js';
 
-/** A route's answerer, and what of its answer the metrics hook reads. */
+/** A route's answerer, and what of its answer the metrics count. */
 interface OffloadedAnswerer {
   readonly answerer: BodyAnswerer<never, never>;
   readonly counted: (answer: never) => unknown;
@@ -25,7 +25,7 @@ export function offloadedAnswerers(catalog: PolicyCatalog, schemas: ApiSchemas):
   const { realtimeDeltaBatch } = schemas;
   const answerers = routeAnswerers(catalog, schemas);
   const batch: BodyAnswerer<{ updates: unknown[] }, { results: RealtimeDeltaBatchResult[] }> = {
-    // As the batch route's preValidation hook does.
+    // As the batch route's validator does first.
     refuseOversized: (body) => refuseOversizedBatchBody(body, realtimeDeltaBatch.max_updates),
     // The route's schema only says the updates are a list; each is read by the delta's answerer.
     read: (body) => realtimeDeltaBatch.realtimeDeltaBatchRequest.safeParse(body),

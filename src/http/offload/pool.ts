@@ -4,7 +4,7 @@
  * answer (./answer-task.ts); the main thread only moves bytes and sends what comes back. Smaller
  * bodies are parsed and answered inline, where a worker's round trip would cost more than it saves.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import { Piscina } from 'piscina';
 import { Counter } from 'prom-client';
 import { usableCores } from '../../cpu-cores.js';
@@ -55,7 +55,7 @@ const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 const WORKER_CREDIT_ROUTES: ReadonlySet<string> = new Set(['/realtime-delta', '/contribution']);
 const OFFLOADED: ReadonlySet<string> = new Set(OFFLOADED_ROUTES);
 
-/** A body the pool answered: the route handler never runs, the preHandler hook sends it. */
+/** A body the pool answered: its route's handler sends it instead of answering (see answerOffloadedBodies). */
 class OffloadedAnswer {
   constructor(readonly outcome: OffloadOutcome | 'shed') {}
 }
@@ -79,7 +79,7 @@ export function offloadLargeBodies(app: FastifyInstance, offload: Offload, catal
     await tasks.drained();
     await pool.close();
   });
-  sendOffloadedAnswers(app, offload.retry_after_s, metrics.countShed);
+  answerOffloadedBodies(app, offload.retry_after_s, metrics);
 
   return (request, body) => {
     if (body.length < offload.min_body_bytes || !OFFLOADED.has(request.routeOptions.url ?? '')) return undefined;
@@ -92,19 +92,41 @@ export function offloadLargeBodies(app: FastifyInstance, offload: Offload, catal
   };
 }
 
-/** Answers a body the pool answered before its route handler runs (which therefore never does). */
-function sendOffloadedAnswers(app: FastifyInstance, retry_after_s: number, countShed: () => void): void {
-  // A callback hook: an async one costs a promise on every request, offloaded or not.
-  app.addHook('preHandler', (request, reply, done) => {
-    if (!(request.body instanceof OffloadedAnswer)) return done();
-    if (request.body.outcome === 'shed') {
+/**
+ * The handler of every route the pool serves sends what the pool answered, in place of its own
+ * answer. A wrapped handler rather than a preHandler hook: a hook stage costs every request of
+ * the route, pooled or not, and the three stages an 8-worker delta had cost it 5 us (BENCHMARKS.md).
+ */
+function answerOffloadedBodies(app: FastifyInstance, retry_after_s: number, metrics: Metrics): void {
+  app.addHook('onRoute', (route) => {
+    if (route.method !== 'POST' || !OFFLOADED.has(route.url)) return;
+    const answered = { retry_after_s, countShed: metrics.countShed, countCredits: metrics.creditCounterOf(route.url) };
+    route.handler = answeringOffloaded(route.handler as RouteHandlerMethod, answered);
+  });
+}
+
+interface OffloadedAnswering {
+  readonly retry_after_s: number;
+  readonly countShed: () => void;
+  /** What metrics count of the route's 200 answers; undefined for a route whose answers burn nothing. */
+  readonly countCredits: ((counted: never) => void) | undefined;
+}
+
+function answeringOffloaded(handler: RouteHandlerMethod, { retry_after_s, countShed, countCredits }: OffloadedAnswering): RouteHandlerMethod {
+  return function (this: FastifyInstance, request, reply) {
+    if (!(request.body instanceof OffloadedAnswer)) return handler.call(this, request, reply);
+    const { outcome } = request.body;
+    if (outcome === 'shed') {
       countShed();
       reply.header('retry-after', String(retry_after_s));
-      return done(new OverloadedError('queue of large jobs', retry_after_s));
+      throw new OverloadedError('queue of large jobs', retry_after_s);
     }
-    // Answered here: the route handler and the rest of the hooks never run.
-    sendOutcome(request, reply, request.body.outcome);
-  });
+    // The fields of the answer that metrics count, which the worker read out of it.
+    if ('bytes' in outcome) countCredits?.(outcome.counted as never);
+    sendOutcome(request, reply, outcome);
+    // Sent: a handler that returns nothing leaves the reply as it is.
+    return undefined;
+  };
 }
 
 /** Counts the tasks not yet answered, and tells when none is left. */
@@ -148,9 +170,9 @@ function sendOutcome(request: FastifyRequest, reply: FastifyReply, outcome: Offl
   const url = request.routeOptions.url ?? '';
   const csv = WORKER_CREDIT_ROUTES.has(url) && representWorkerCredits(reply, prefersCsv(request));
   if (!csv) reply.type(JSON_CONTENT_TYPE);
-  // The hooks see the counted fields (metrics), the client the bytes the worker wrote.
   const body = Buffer.from(outcome.bytes.buffer, outcome.bytes.byteOffset, outcome.bytes.byteLength);
-  // Fastify sends the Buffer a serializer returns as it is; its types only name strings.
+  // Fastify sends the Buffer a serializer returns as it is; its types only name strings. The
+  // payload the serializer is given goes unread: the client gets the bytes the worker wrote.
   return reply.serializer((() => body) as unknown as () => string).send(outcome.counted);
 }
 

@@ -24,7 +24,7 @@ export interface OffloadTask {
 /**
  * A worker's answer. A 200 carries its body already written as UTF-8 bytes (moved, not copied:
  * encoding megabytes of text as the socket writes them would block the event loop again), and,
- * apart, the few fields of the answer the metrics hook reads (src/http/metrics.ts), so the main
+ * apart, the few fields of the answer the metrics count (src/http/metrics.ts), so the main
  * thread neither copies nor serializes the whole answer. A bug is not an outcome: the task
  * fails, and the request with a 500.
  */

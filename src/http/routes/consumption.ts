@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { quoteConsumption, priceByVersion, settleConsumption } from '../../policy/index.js';
-import { assignmentLimitHook } from '../list-limits.js';
 import type { RouteOptions } from './options.js';
 
-export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas }) => {
+export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas, answerers, validatorRefusing }) => {
   const { consumption, settlement } = schemas;
   app.post(
     '/quote',
@@ -25,7 +24,7 @@ export const consumptionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app
     '/settle',
     {
       // Before the schema: a list too long for the policy is refused without reading its elements.
-      preValidation: assignmentLimitHook(catalog),
+      validatorCompiler: validatorRefusing(answerers.settlement.refuseOversized),
       schema: {
         tags: ['accounting'],
         summary: 'Settle: price what a finished job consumed, and reconcile it against its reservation',

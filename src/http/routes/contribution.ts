@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { assignmentLimitHook } from '../list-limits.js';
 import { answerWithWorkerCredits } from '../worker-credits-answer.js';
 import type { RouteOptions } from './options.js';
 
-export const contributionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas, answerers }) => {
+export const contributionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { schemas, answerers, validatorRefusing }) => {
   const { contribution } = schemas;
   // The same pricing the offload pool uses for a body of this route.
   const answerer = answerers.contribution;
@@ -11,7 +10,7 @@ export const contributionRoutes: FastifyPluginAsyncZod<RouteOptions> = async (ap
     '/contribution',
     {
       // Before the schema: a list too long for the policy is refused without reading its elements.
-      preValidation: assignmentLimitHook(catalog),
+      validatorCompiler: validatorRefusing(answerer.refuseOversized),
       schema: {
         tags: ['accounting'],
         summary: 'Split a whole job\'s credits among its workers',

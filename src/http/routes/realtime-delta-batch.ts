@@ -1,15 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { answerRealtimeDeltaBatch } from '../realtime-delta-batch.js';
-import { refuseOversizedBatchBody, refusingHook } from '../list-limits.js';
+import { refuseOversizedBatchBody } from '../list-limits.js';
 import type { RouteOptions } from './options.js';
 
-export const realtimeDeltaBatchRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { schemas, answerers }) => {
+export const realtimeDeltaBatchRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { schemas, answerers, validatorRefusing }) => {
   const { realtimeDeltaBatch } = schemas;
   app.post(
     '/realtime-delta/batch',
     {
       // Before the schema, which would otherwise walk every item of a list too long to answer.
-      preValidation: refusingHook((request) => refuseOversizedBatchBody(request.body, realtimeDeltaBatch.max_updates)),
+      validatorCompiler: validatorRefusing((body) => refuseOversizedBatchBody(body, realtimeDeltaBatch.max_updates)),
       schema: {
         tags: ['accounting'],
         summary: 'Stream, batched: many realtime deltas in one request',

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { assignmentLimitHook } from '../list-limits.js';
 import { answerWithWorkerCredits } from '../worker-credits-answer.js';
 import type { RouteOptions } from './options.js';
 
-export const realtimeDeltaRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { catalog, schemas, answerers }) => {
+export const realtimeDeltaRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { schemas, answerers, validatorRefusing }) => {
   const { realtimeDelta } = schemas;
   // The same pricing a batch and the offload pool use for a body of this route.
   const answerer = answerers.realtimeDelta;
@@ -11,7 +10,7 @@ export const realtimeDeltaRoutes: FastifyPluginAsyncZod<RouteOptions> = async (a
     '/realtime-delta',
     {
       // Before the schema: a list too long for the policy is refused without reading its elements.
-      preValidation: assignmentLimitHook(catalog),
+      validatorCompiler: validatorRefusing(answerer.refuseOversized),
       schema: {
         tags: ['accounting'],
         summary: 'Stream: burn and pay out the credits of new tokens',
