@@ -89,8 +89,9 @@ export function instrumentApp(app: FastifyInstance, metrics: Metrics): void {
     registry,
   });
 
-  // Only the routes whose answers carry credits have them counted, by their handler's wrapper:
-  // a preSerialization hook stage for it cost an 8-worker delta about 3 us (BENCHMARKS.md).
+  // Only the routes whose answers carry credits have them counted, by their handler's wrapper
+  // rather than a preSerialization hook, whose stage each request would pay (see
+  // requestValidatorCompiler in src/http/request-validation.ts).
   app.addHook('onRoute', (route) => {
     const count = creditCounterOf(route.url);
     if (count === undefined || route.method !== 'POST') return;

@@ -94,8 +94,8 @@ export function offloadLargeBodies(app: FastifyInstance, offload: Offload, catal
 
 /**
  * The handler of every route the pool serves sends what the pool answered, in place of its own
- * answer. A wrapped handler rather than a preHandler hook: a hook stage costs every request of
- * the route, pooled or not, and the three stages an 8-worker delta had cost it 5 us (BENCHMARKS.md).
+ * answer. A wrapped handler rather than a preHandler hook, whose stage every request of every
+ * route would pay, pooled or not (see requestValidatorCompiler).
  */
 function answerOffloadedBodies(app: FastifyInstance, retry_after_s: number, metrics: Metrics): void {
   app.addHook('onRoute', (route) => {
