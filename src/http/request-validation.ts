@@ -14,6 +14,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import type { FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { PolicyInputError } from '../policy/index.js';
 
 /**
  * ajv's checks of an app's request schemas, each compiled once: the route validators and the
@@ -33,7 +34,7 @@ export class RequestChecks {
   }
 }
 
-/** A check of a body before its schema reads it (the size of its lists): throws a client's error to refuse it. */
+/** A check of a body before its schema reads it (the size of its lists): throws a PolicyInputError to refuse it. */
 export type BodyRefusal = (body: unknown) => void;
 
 /**
@@ -63,8 +64,10 @@ function refusingFirst(refuse: BodyRefusal, validate: SchemaValidator): SchemaVa
     try {
       refuse(data);
     } catch (error) {
-      // Fastify answers the error through the app's error handler, as it would a hook's.
-      return { error: error as Error };
+      // Fastify would mark any error returned here a 400; anything but the refusal is a bug, and
+      // a validator that throws has Fastify answer it as one (a 500 that hides it).
+      if (!(error instanceof PolicyInputError)) throw error;
+      return { error };
     }
     return validate(data);
   };

@@ -4,11 +4,14 @@
  */
 import { Ajv } from 'ajv';
 import fc from 'fast-check';
+import Fastify, { type FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { handleError, PROBLEM_TYPES } from '../../src/http/problem.js';
 import { RequestChecks, requestReader, requestValidatorCompiler, unchangedAcceptanceCheck } from '../../src/http/request-validation.js';
 import { apiSchemas } from '../../src/http/schemas/api.js';
+import { PolicyInputError } from '../../src/policy/index.js';
 import { CONTRIBUTION_EXAMPLE, QUOTE_EXAMPLE, REALTIME_DELTA_BATCH_EXAMPLE, REALTIME_DELTA_EXAMPLE, SETTLE_EXAMPLE } from '../../src/http/schemas/examples.js';
 
 const schemas = apiSchemas();
@@ -127,5 +130,47 @@ describe('the request validator', () => {
     const byZodAlone = validatorCompiler({ schema, method: 'POST', url: '/quote', httpPart: 'body' });
     expect(validate(wrong)).toStrictEqual(byZodAlone(wrong));
     expect((validate(wrong) as { error: unknown[] }).error).toHaveLength(1);
+  });
+
+  describe('with a refusal run first', () => {
+    const refusal = new PolicyInputError([{ path: '/assignments', message: 'must hold at most 2 assignments' }]);
+
+    async function answerWith(refuse: (body: unknown) => void) {
+      const app = Fastify();
+      app.setErrorHandler(handleError);
+      app.post('/quote', { schema: { body: schemas.consumption.quoteRequest }, validatorCompiler: requestValidatorCompiler(new RequestChecks(), refuse) as FastifySchemaCompiler<unknown> }, () => ({ answered: true }));
+      try {
+        return await app.inject({ method: 'POST', url: '/quote', payload: QUOTE_EXAMPLE });
+      } finally {
+        await app.close();
+      }
+    }
+
+    it('answers its refusal as the policy error it is, before the schema reads the body', async () => {
+      const validate = requestValidatorCompiler(new RequestChecks(), () => {
+        throw refusal;
+      })({ schema: schemas.consumption.quoteRequest, method: 'POST', url: '/quote', httpPart: 'body' });
+      expect(validate({ not: 'a quote' })).toStrictEqual({ error: refusal });
+      const response = await answerWith(() => {
+        throw refusal;
+      });
+      expect(response.statusCode).toBe(422);
+      expect(response.json()).toMatchObject({ type: PROBLEM_TYPES.ruleViolation, errors: [{ path: '/assignments', message: 'must hold at most 2 assignments' }] });
+    });
+
+    it('answers any other error it throws as a bug: a 500 that names nothing of it', async () => {
+      const response = await answerWith(() => {
+        throw new TypeError('secret internals');
+      });
+      expect(response.statusCode).toBe(500);
+      expect(response.json()).toMatchObject({ type: PROBLEM_TYPES.generic, status: 500 });
+      expect(response.body).not.toContain('secret internals');
+    });
+
+    it('lets a body it does not refuse through to the schema', async () => {
+      const response = await answerWith(() => undefined);
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toStrictEqual({ answered: true });
+    });
   });
 });
